@@ -1,0 +1,159 @@
+//! The operator's settings: the `MCP_ENV_SHIM*` variables and the JSON config file, parsed
+//! into plain values. No I/O here; `session` reads the file and the environment.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// What the shim does with a child.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Inject into MCP-looking children only.
+    Mcp,
+    /// Inject into every child.
+    All,
+    /// Log what would be injected; change nothing.
+    Audit,
+    /// Do nothing at all.
+    Off,
+}
+
+impl Mode {
+    /// Parses a mode as the flag spells it; `None` for an unknown word.
+    pub fn parse(s: &str) -> Option<Mode> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "mcp" | "" => Some(Mode::Mcp),
+            "all" => Some(Mode::All),
+            "audit" => Some(Mode::Audit),
+            "off" | "0" | "false" | "no" => Some(Mode::Off),
+            _ => None,
+        }
+    }
+}
+
+/// Where log lines go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LogDest {
+    Stderr,
+    Off,
+    /// An absolute path, opened for append at each write.
+    File(String),
+}
+
+impl LogDest {
+    /// Parses a destination; a relative path is refused, as it would follow each process's cwd.
+    pub fn parse(s: &str) -> Result<LogDest, String> {
+        match s.trim() {
+            "stderr" | "" => Ok(LogDest::Stderr),
+            "off" => Ok(LogDest::Off),
+            p if p.starts_with('/') => Ok(LogDest::File(p.to_string())),
+            p => Err(format!("log destination {p:?} is not stderr, off or an absolute path")),
+        }
+    }
+}
+
+/// The JSON config file. Every field is optional; an unknown field is an error, so that a
+/// typo is reported instead of silently ignored.
+#[derive(Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub mode: Option<String>,
+    pub log: Option<String>,
+    /// Explicit values; a key outside the built-in block is added to it.
+    #[serde(default)]
+    pub values: BTreeMap<String, String>,
+    /// Keys added to the block, valued from the host's environment.
+    #[serde(default)]
+    pub extra_keys: Vec<String>,
+    /// Name patterns (`*`, `?`) of children to select in mode `mcp`.
+    #[serde(default)]
+    pub include: Vec<String>,
+    /// Name patterns of children never to touch, in any mode.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+}
+
+impl Config {
+    /// Parses and checks a config file's text.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let c: Config = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        if let Some(m) = &c.mode {
+            Mode::parse(m).ok_or_else(|| format!("mode {m:?} is not mcp, all, audit or off"))?;
+        }
+        if let Some(l) = &c.log {
+            LogDest::parse(l)?;
+        }
+        for k in c.values.keys().chain(&c.extra_keys) {
+            if !crate::block::valid_name(k) {
+                return Err(format!("{k:?} is not a valid environment variable name"));
+            }
+        }
+        if let Some((k, _)) = c.values.iter().find(|(_, v)| v.contains('\0')) {
+            return Err(format!("the value of {k} contains a NUL byte"));
+        }
+        for p in c.include.iter().chain(&c.exclude) {
+            if p.is_empty() || p.contains('\0') {
+                return Err(format!("pattern {p:?} is empty or contains a NUL byte"));
+            }
+        }
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_parse_with_their_synonyms() {
+        assert_eq!(Mode::parse("MCP"), Some(Mode::Mcp));
+        assert_eq!(Mode::parse("all"), Some(Mode::All));
+        assert_eq!(Mode::parse(" audit "), Some(Mode::Audit));
+        for off in ["off", "0", "false", "no", "No"] {
+            assert_eq!(Mode::parse(off), Some(Mode::Off), "{off}");
+        }
+        assert_eq!(Mode::parse("yes"), None);
+    }
+
+    #[test]
+    fn log_destinations_parse_and_relative_paths_are_refused() {
+        assert_eq!(LogDest::parse("stderr"), Ok(LogDest::Stderr));
+        assert_eq!(LogDest::parse("off"), Ok(LogDest::Off));
+        assert_eq!(
+            LogDest::parse("/var/log/x.log"),
+            Ok(LogDest::File("/var/log/x.log".into()))
+        );
+        assert!(LogDest::parse("x.log").is_err());
+    }
+
+    #[test]
+    fn a_full_config_parses() {
+        let c = Config::parse(
+            r#"{"mode":"audit","log":"/tmp/l","values":{"HTTPS_PROXY":"http://p:1"},
+                "extra_keys":["GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"],"include":["weather-*"],
+                "exclude":["mcp-inspector"]}"#,
+        )
+        .unwrap();
+        assert_eq!(c.mode.as_deref(), Some("audit"));
+        assert_eq!(c.values["HTTPS_PROXY"], "http://p:1");
+        assert_eq!(c.include, ["weather-*"]);
+    }
+
+    #[test]
+    fn an_empty_object_is_all_defaults() {
+        assert_eq!(Config::parse("{}").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn mistakes_are_reported_with_what_is_wrong() {
+        let e = Config::parse(r#"{"mdoe":"all"}"#).unwrap_err();
+        assert!(e.contains("unknown field `mdoe`"), "{e}");
+        let e = Config::parse(r#"{"mode":"loud"}"#).unwrap_err();
+        assert!(e.contains("loud"), "{e}");
+        let e = Config::parse(r#"{"values":{"A=B":"x"}}"#).unwrap_err();
+        assert!(e.contains("A=B"), "{e}");
+        let e = Config::parse("{\"mode\": ").unwrap_err();
+        assert!(e.contains("line 1"), "{e}");
+        assert!(Config::parse(r#"{"log":"relative.log"}"#).is_err());
+        assert!(Config::parse(r#"{"include":[""]}"#).is_err());
+    }
+}

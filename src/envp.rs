@@ -1,0 +1,150 @@
+//! The child's envp: which block keys it already has, and the merged array (the child's
+//! entries unchanged and in order, then each missing block entry). Allocation-free and
+//! panic-free: it runs on the exec path, over a fixed-capacity output the caller provides.
+
+/// Finds block keys among envp entries by first byte, so that a 60-entry environment costs
+/// a few comparisons per entry instead of one per block key.
+#[derive(Debug)]
+pub struct KeyTable {
+    by_first: [u64; 256],
+}
+
+impl KeyTable {
+    /// Builds the table over the block's key names (at most 64; later ones are ignored).
+    pub fn new<K: AsRef<[u8]>>(keys: &[K]) -> KeyTable {
+        let mut by_first = [0u64; 256];
+        for (i, k) in keys.iter().enumerate().take(64) {
+            if let Some(&b) = k.as_ref().first() {
+                if let Some(slot) = by_first.get_mut(usize::from(b)) {
+                    *slot |= 1 << i;
+                }
+            }
+        }
+        KeyTable { by_first }
+    }
+
+    /// The mask of block keys (by index into `keys`) among the environment keys given.
+    /// A key counts as present whatever its value, even empty.
+    pub fn presence<'a, K: AsRef<[u8]>>(
+        &self,
+        keys: &[K],
+        env_keys: impl Iterator<Item = &'a [u8]>,
+    ) -> u64 {
+        let mut present = 0u64;
+        for k in env_keys {
+            let Some(&first) = k.first() else { continue };
+            let mut cands = self.by_first.get(usize::from(first)).copied().unwrap_or(0);
+            while cands != 0 {
+                let i = cands.trailing_zeros();
+                cands &= cands - 1;
+                if keys.get(i as usize).is_some_and(|name| name.as_ref() == k) {
+                    present |= 1 << i;
+                }
+            }
+        }
+        present
+    }
+}
+
+/// The key of an `envp` entry: the bytes before the first `=` (all of it if there is none).
+pub fn key_of(entry: &[u8]) -> &[u8] {
+    match entry.iter().position(|&b| b == b'=') {
+        Some(i) => entry.get(..i).unwrap_or(entry),
+        None => entry,
+    }
+}
+
+/// Whether the child dropped the host's block: the host had block keys in its own
+/// environment and the child lacks most of them. This is what an MCP client's fresh
+/// environment looks like; `env -u ONE_KEY` does not.
+pub fn dropped(host_has: u64, present: u64) -> bool {
+    let had = host_has.count_ones();
+    let lost = (host_has & !present).count_ones();
+    had > 0 && 2 * lost > had
+}
+
+/// Writes `child`, then `extra`, then `end` into `out`; returns the count written including
+/// `end`, or `None` if `out` is too small (the caller then leaves the child's envp alone).
+pub fn merge<T: Copy>(
+    child: &[T],
+    extra: impl Iterator<Item = T>,
+    end: T,
+    out: &mut [T],
+) -> Option<usize> {
+    let mut n = 0;
+    for item in child.iter().copied().chain(extra).chain(core::iter::once(end)) {
+        *out.get_mut(n)? = item;
+        n += 1;
+    }
+    Some(n)
+}
+
+/// Iterates the set bits of a mask, lowest first.
+pub fn bits(mut mask: u64) -> impl Iterator<Item = usize> {
+    core::iter::from_fn(move || {
+        if mask == 0 {
+            return None;
+        }
+        let i = mask.trailing_zeros() as usize;
+        mask &= mask - 1;
+        Some(i)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEYS: [&str; 4] = ["HTTPS_PROXY", "https_proxy", "NO_PROXY", "SSL_CERT_FILE"];
+
+    fn presence(env: &[&str]) -> u64 {
+        KeyTable::new(&KEYS).presence(&KEYS, env.iter().map(|e| key_of(e.as_bytes())))
+    }
+
+    #[test]
+    fn present_keys_are_found_whatever_their_value_even_empty() {
+        let p = presence(&["PATH=/bin", "HTTPS_PROXY=http://own:1", "NO_PROXY=", "HOME=/h"]);
+        assert_eq!(p, 0b0101);
+    }
+
+    #[test]
+    fn the_proxy_pairs_are_separate_keys() {
+        assert_eq!(presence(&["https_proxy=x"]), 0b0010);
+    }
+
+    #[test]
+    fn prefixes_and_entries_without_equals_do_not_count() {
+        assert_eq!(presence(&["HTTPS_PROXY_X=1", "HTTPS=1", "SSL_CERT_FILE", ""]), 0b1000);
+    }
+
+    #[test]
+    fn a_fresh_environment_dropped_the_block_but_one_unset_key_did_not() {
+        let host = 0b1111;
+        assert!(dropped(host, 0));
+        assert!(dropped(host, 0b0001));
+        assert!(!dropped(host, 0b0111));
+        assert!(!dropped(host, 0b0011), "half kept is not a fresh environment");
+        assert!(!dropped(0, 0), "a host without the block has nothing to drop");
+    }
+
+    #[test]
+    fn merge_keeps_the_child_in_order_then_appends_and_terminates() {
+        let mut out = [0u8; 6];
+        let n = merge(&[1, 2, 3], [7, 8].into_iter(), 0, &mut out);
+        assert_eq!(n, Some(6));
+        assert_eq!(out, [1, 2, 3, 7, 8, 0]);
+    }
+
+    #[test]
+    fn merge_refuses_instead_of_truncating() {
+        let mut out = [0u8; 5];
+        assert_eq!(merge(&[1, 2, 3], [7, 8].into_iter(), 0, &mut out), None);
+    }
+
+    #[test]
+    fn bits_iterate_lowest_first() {
+        assert_eq!(bits(0b1010_0001).collect::<Vec<_>>(), [0, 5, 7]);
+        assert_eq!(bits(1 << 63).collect::<Vec<_>>(), [63]);
+        assert_eq!(bits(0).count(), 0);
+    }
+}

@@ -1,0 +1,259 @@
+//! What the shim knows, prepared once at load time: the mode, the log destination, every
+//! block entry as a ready `KEY=VALUE` C string, the key lookup table, the selector, and the
+//! warnings to report. The exec path only reads it. Pure: the environment and the file system
+//! come in as functions, so it is unit-tested without preloading anything.
+
+use crate::block::{self, Kind, BUILTIN, MAX_KEYS};
+use crate::config::{Config, LogDest, Mode};
+use crate::envp::KeyTable;
+use crate::select::Selector;
+use std::ffi::CString;
+
+/// Where the config lives unless `MCP_ENV_SHIM_CONFIG` says otherwise.
+pub const DEFAULT_CONFIG: &str = "/etc/mcp-env-shim/config.json";
+
+/// The file system as the session needs it.
+pub trait Fs {
+    fn exists(&self, path: &str) -> bool;
+    fn read(&self, path: &str) -> Result<String, String>;
+}
+
+/// The log destination, ready for `open(2)`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum LogTarget {
+    Off,
+    Stderr,
+    File(CString),
+}
+
+/// Where a block value came from; shown by tests and the `explain` output.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    Config,
+    Host,
+    Sibling(&'static str),
+    OpenShell,
+}
+
+/// One key of the block.
+#[derive(Debug)]
+pub struct Entry {
+    pub kind: Kind,
+    /// `KEY=VALUE`, or `None` when the key has no usable value.
+    pub kv: Option<CString>,
+    pub source: Option<Source>,
+}
+
+#[derive(Debug)]
+pub struct Session {
+    pub mode: Mode,
+    pub log: LogTarget,
+    /// Key names, by the index used in every mask.
+    pub names: Vec<Box<[u8]>>,
+    pub entries: Vec<Entry>,
+    pub table: KeyTable,
+    /// Keys that have a value to inject.
+    pub with_value: u64,
+    /// Keys the host process itself had in its environment.
+    pub host_has: u64,
+    /// `{"KEY":"why",...}` for keys that will never be injected; the same on every line.
+    pub missing_json: Box<[u8]>,
+    pub selector: Selector,
+    /// Reported once, at load, as `warn` lines.
+    pub warnings: Vec<String>,
+}
+
+impl Session {
+    /// Prepares the session from the host's environment (`getenv`), whether the process runs
+    /// in secure-execution mode, and the file system.
+    pub fn prepare(getenv: &dyn Fn(&str) -> Option<String>, secure: bool, fs: &dyn Fs) -> Session {
+        let mut warnings = Vec::new();
+        let env_mode = getenv("MCP_ENV_SHIM").map(|m| {
+            Mode::parse(&m).unwrap_or_else(|| {
+                warnings.push(format!("MCP_ENV_SHIM={m:?} is not mcp, all, audit or off; using mcp"));
+                Mode::Mcp
+            })
+        });
+        if env_mode == Some(Mode::Off) {
+            // Off means off: no config read, nothing prepared, hooks pass straight through.
+            return Session::off(warnings);
+        }
+
+        let config = load_config(getenv, secure, fs, &mut warnings);
+        let mode = env_mode
+            .or_else(|| config.mode.as_deref().and_then(Mode::parse))
+            .unwrap_or(Mode::Mcp);
+        let log = log_target(getenv, secure, &config, &mut warnings);
+
+        let mut names: Vec<Box<[u8]>> = Vec::new();
+        let mut kinds = Vec::new();
+        for k in BUILTIN {
+            names.push(k.name.as_bytes().into());
+            kinds.push(k.kind);
+        }
+        for extra in config.extra_keys.iter().chain(config.values.keys()) {
+            if names.iter().any(|n| **n == *extra.as_bytes()) {
+                continue;
+            }
+            if names.len() == MAX_KEYS {
+                warnings.push(format!("more than {MAX_KEYS} block keys; {extra} and later ones are ignored"));
+                break;
+            }
+            names.push(extra.as_bytes().into());
+            kinds.push(Kind::Extra);
+        }
+
+        let tls_dir = openshell_tls_dir(getenv, fs);
+        let sandbox = getenv("OPENSHELL_SANDBOX").as_deref() == Some("1")
+            || fs.exists(&format!("{tls_dir}/{}", block::OPENSHELL_CA));
+
+        let mut entries = Vec::new();
+        let (mut with_value, mut host_has) = (0u64, 0u64);
+        let mut missing: Vec<(String, &str)> = Vec::new();
+        for (i, (name, &kind)) in names.iter().zip(&kinds).enumerate() {
+            let name = String::from_utf8_lossy(name).into_owned();
+            if getenv(&name).is_some() {
+                host_has |= 1 << i;
+            }
+            let found = config
+                .values
+                .get(&name)
+                .map(|v| (v.clone(), Source::Config))
+                .or_else(|| getenv(&name).map(|v| (v, Source::Host)))
+                .or_else(|| {
+                    block::siblings(kind)
+                        .iter()
+                        .find_map(|s| getenv(s).map(|v| (v, Source::Sibling(*s))))
+                })
+                .or_else(|| {
+                    sandbox
+                        .then(|| block::openshell_default(kind, &tls_dir))
+                        .flatten()
+                        .map(|v| (v, Source::OpenShell))
+                });
+            let entry = match found {
+                None => {
+                    missing.push((name, "no-value"));
+                    Entry { kind, kv: None, source: None }
+                }
+                Some((v, _)) if block::names_a_path(kind) && !fs.exists(&v) => {
+                    missing.push((name, "ca-file-not-found"));
+                    Entry { kind, kv: None, source: None }
+                }
+                Some((v, source)) => match CString::new(format!("{name}={v}")) {
+                    Ok(kv) => {
+                        with_value |= 1 << i;
+                        Entry { kind, kv: Some(kv), source: Some(source) }
+                    }
+                    Err(_) => {
+                        missing.push((name, "no-value"));
+                        Entry { kind, kv: None, source: None }
+                    }
+                },
+            };
+            entries.push(entry);
+        }
+
+        let missing_json = serde_json::to_vec(
+            &missing
+                .into_iter()
+                .map(|(k, why)| (k, why.into()))
+                .collect::<serde_json::Map<String, serde_json::Value>>(),
+        )
+        .unwrap_or_else(|_| b"{}".to_vec());
+        Session {
+            mode,
+            log,
+            table: KeyTable::new(&names),
+            names,
+            entries,
+            with_value,
+            host_has,
+            missing_json: missing_json.into(),
+            selector: Selector::new(&config.include, &config.exclude),
+            warnings,
+        }
+    }
+
+    fn off(warnings: Vec<String>) -> Session {
+        let names: Vec<Box<[u8]>> = Vec::new();
+        Session {
+            mode: Mode::Off,
+            log: LogTarget::Off,
+            table: KeyTable::new(&names),
+            names,
+            entries: Vec::new(),
+            with_value: 0,
+            host_has: 0,
+            missing_json: b"{}".to_vec().into(),
+            selector: Selector::default(),
+            warnings,
+        }
+    }
+}
+
+/// The config named by `MCP_ENV_SHIM_CONFIG` (ignored in secure mode), else the default file
+/// if it exists, else defaults. A config that cannot be read or parsed is one warning.
+fn load_config(
+    getenv: &dyn Fn(&str) -> Option<String>,
+    secure: bool,
+    fs: &dyn Fs,
+    warnings: &mut Vec<String>,
+) -> Config {
+    let path = match getenv("MCP_ENV_SHIM_CONFIG").filter(|p| !secure && !p.is_empty()) {
+        Some(p) => p,
+        None if fs.exists(DEFAULT_CONFIG) => DEFAULT_CONFIG.to_string(),
+        None => return Config::default(),
+    };
+    match fs.read(&path).and_then(|text| Config::parse(&text)) {
+        Ok(c) => c,
+        Err(e) => {
+            warnings.push(format!("config {path}: {e}; using the defaults"));
+            Config::default()
+        }
+    }
+}
+
+/// `MCP_ENV_SHIM_LOG`, then the config's `log`, then stderr. In secure mode a path from the
+/// environment is ignored: an unprivileged user must not choose a file for a setuid program.
+fn log_target(
+    getenv: &dyn Fn(&str) -> Option<String>,
+    secure: bool,
+    config: &Config,
+    warnings: &mut Vec<String>,
+) -> LogTarget {
+    let from_env = getenv("MCP_ENV_SHIM_LOG").and_then(|s| match LogDest::parse(&s) {
+        Ok(LogDest::File(_)) if secure => None,
+        Ok(d) => Some(d),
+        Err(e) => {
+            warnings.push(format!("MCP_ENV_SHIM_LOG: {e}; logging to stderr"));
+            Some(LogDest::Stderr)
+        }
+    });
+    let dest = from_env
+        .or_else(|| config.log.as_deref().and_then(|l| LogDest::parse(l).ok()))
+        .unwrap_or(LogDest::Stderr);
+    match dest {
+        LogDest::Off => LogTarget::Off,
+        LogDest::Stderr => LogTarget::Stderr,
+        LogDest::File(p) => CString::new(p).map_or(LogTarget::Stderr, LogTarget::File),
+    }
+}
+
+/// `OPENSHELL_PROXY_TLS_DIR`, else the directory that holds the sandbox CA (the
+/// network-namespace setup's or the sidecar's), else the usual one.
+fn openshell_tls_dir(getenv: &dyn Fn(&str) -> Option<String>, fs: &dyn Fs) -> String {
+    if let Some(d) = getenv("OPENSHELL_PROXY_TLS_DIR").filter(|d| !d.is_empty()) {
+        return d.trim_end_matches('/').to_string();
+    }
+    for d in [block::OPENSHELL_TLS_DIR, block::OPENSHELL_SIDECAR_TLS_DIR] {
+        if fs.exists(&format!("{d}/{}", block::OPENSHELL_CA)) {
+            return d.to_string();
+        }
+    }
+    block::OPENSHELL_TLS_DIR.to_string()
+}
+
+#[cfg(test)]
+#[path = "session_tests.rs"]
+mod tests;

@@ -46,7 +46,9 @@ impl LogDest {
             "stderr" | "" => Ok(LogDest::Stderr),
             "off" => Ok(LogDest::Off),
             p if p.starts_with('/') => Ok(LogDest::File(p.to_string())),
-            p => Err(format!("log destination {p:?} is not stderr, off or an absolute path")),
+            p => Err(format!(
+                "log destination {p:?} is not stderr, off or an absolute path"
+            )),
         }
     }
 }

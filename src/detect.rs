@@ -5,9 +5,7 @@
 //! Recall matters more than precision: a missed server is the silent failure the shim exists
 //! to end, while an extra CA variable on a sandboxed child is harmless.
 
-use crate::names::{
-    basename, has_mcp_word, image_name, is_option, package_name, starts_with_ci,
-};
+use crate::names::{basename, has_mcp_word, image_name, is_option, package_name, starts_with_ci};
 
 /// The rule that selected a child; it is logged as `reason`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,7 +57,11 @@ const MAX_SHELL_TOKENS: usize = 48;
 /// `*p` forms, or empty for `fexecve`), `argv` the arguments including `argv[0]`.
 pub fn classify(path: &[u8], argv: &[&[u8]]) -> Verdict {
     let argv0 = argv.first().copied().unwrap_or(&[]);
-    let prog = if basename(path).is_empty() { argv0 } else { path };
+    let prog = if basename(path).is_empty() {
+        argv0
+    } else {
+        path
+    };
     let mut v = command(prog, argv.get(1..).unwrap_or(&[]), 0);
     if v.name.is_none() && has_mcp_word(basename(argv0)) {
         v.name = Some(Reason::Program);
@@ -74,11 +76,17 @@ pub fn mentions_mcp(path: &[u8], argv: &[&[u8]]) -> bool {
 }
 
 fn named(r: Reason) -> Verdict {
-    Verdict { name: Some(r), runtime: true }
+    Verdict {
+        name: Some(r),
+        runtime: true,
+    }
 }
 
 fn runtime() -> Verdict {
-    Verdict { name: None, runtime: true }
+    Verdict {
+        name: None,
+        runtime: true,
+    }
 }
 
 /// Classifies the program `prog` (a path or bare name) run with `args` (without argv[0]).
@@ -158,9 +166,14 @@ fn subcommand_is_mcp(args: &[&[u8]]) -> bool {
     if first.eq_ignore_ascii_case(b"mcp") {
         let verb = args.get(i + 1).copied().unwrap_or(&[]);
         return i == 0
-            && matches!(verb, b"serve" | b"server" | b"start" | b"run" | b"stdio" | b"gateway");
+            && matches!(
+                verb,
+                b"serve" | b"server" | b"start" | b"run" | b"stdio" | b"gateway"
+            );
     }
-    let plain_word = first.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let plain_word = first
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     plain_word && has_mcp_word(first)
 }
 
@@ -228,7 +241,7 @@ fn split_shell<'a>(s: &'a [u8], out: &mut [&'a [u8]]) -> usize {
     let mut n = 0;
     for raw in s.split(|b| b.is_ascii_whitespace()) {
         let mut t = raw;
-        while let [b'"' | b'\'' | b'(' , rest @ ..] = t {
+        while let [b'"' | b'\'' | b'(', rest @ ..] = t {
             t = rest;
         }
         let mut sep: Option<&'a [u8]> = None;
@@ -289,8 +302,15 @@ fn package_runner(args: &[&[u8]], depth: u8) -> Verdict {
     if from_spec_named || package_is_mcp(spec) {
         return named(Reason::Package);
     }
-    let inner = command(package_name(spec), args.get(i + 1..).unwrap_or(&[]), depth + 1);
-    Verdict { name: inner.name, runtime: true }
+    let inner = command(
+        package_name(spec),
+        args.get(i + 1..).unwrap_or(&[]),
+        depth + 1,
+    );
+    Verdict {
+        name: inner.name,
+        runtime: true,
+    }
 }
 
 /// A package that is an MCP server by name: `@modelcontextprotocol/server-*`, or any package
@@ -344,7 +364,11 @@ fn python(args: &[&[u8]]) -> Verdict {
             };
         }
         if let Some(m) = a.strip_prefix(b"-m") {
-            return if has_mcp_word(m) { named(Reason::Module) } else { runtime() };
+            return if has_mcp_word(m) {
+                named(Reason::Module)
+            } else {
+                runtime()
+            };
         }
         if a == b"-c" {
             return runtime();
@@ -399,7 +423,11 @@ fn skip_options(args: &[&[u8]], value_opts: &[&[u8]]) -> usize {
             return i;
         }
         let (opt, inline) = split_option(a);
-        i += if inline.is_none() && value_opts.contains(&opt) { 2 } else { 1 };
+        i += if inline.is_none() && value_opts.contains(&opt) {
+            2
+        } else {
+            1
+        };
     }
     i
 }
@@ -416,29 +444,130 @@ fn lowercase<'a>(name: &'a [u8], buf: &'a mut [u8; 16]) -> &'a [u8] {
     buf.get(..name.len()).unwrap_or(name)
 }
 
-const ENV_VALUE_OPTS: &[&[u8]] = &[b"-u", b"--unset", b"-C", b"--chdir", b"-S", b"--split-string"];
-const WRAPPER_VALUE_OPTS: &[&[u8]] = &[b"-n", b"-u", b"-g", b"-o", b"-e", b"-i", b"-s", b"-k", b"-p"];
+const ENV_VALUE_OPTS: &[&[u8]] = &[
+    b"-u",
+    b"--unset",
+    b"-C",
+    b"--chdir",
+    b"-S",
+    b"--split-string",
+];
+const WRAPPER_VALUE_OPTS: &[&[u8]] = &[
+    b"-n", b"-u", b"-g", b"-o", b"-e", b"-i", b"-s", b"-k", b"-p",
+];
 const RUNNER_VALUE_OPTS: &[&[u8]] = &[
-    b"-p", b"--package", b"--from", b"--with", b"-w", b"--with-requirements", b"--python",
-    b"--spec", b"--index-url", b"--extra-index-url", b"--index", b"--directory", b"--project",
-    b"--env-file", b"--group", b"--extra", b"--pip-args", b"-c", b"--call", b"--registry",
-    b"--cache", b"--userconfig", b"--workspace", b"-C", b"--dir", b"--filter",
+    b"-p",
+    b"--package",
+    b"--from",
+    b"--with",
+    b"-w",
+    b"--with-requirements",
+    b"--python",
+    b"--spec",
+    b"--index-url",
+    b"--extra-index-url",
+    b"--index",
+    b"--directory",
+    b"--project",
+    b"--env-file",
+    b"--group",
+    b"--extra",
+    b"--pip-args",
+    b"-c",
+    b"--call",
+    b"--registry",
+    b"--cache",
+    b"--userconfig",
+    b"--workspace",
+    b"-C",
+    b"--dir",
+    b"--filter",
 ];
 const RUNNER_SPEC_OPTS: &[&[u8]] = &[b"-p", b"--package", b"--from", b"--spec"];
 const SCRIPT_VALUE_OPTS: &[&[u8]] = &[
-    b"-r", b"--require", b"--import", b"--loader", b"--experimental-loader", b"-e", b"--eval",
-    b"-p", b"--print", b"--conditions", b"-C", b"--title", b"--env-file", b"--config", b"-c",
-    b"--tags", b"-I",
+    b"-r",
+    b"--require",
+    b"--import",
+    b"--loader",
+    b"--experimental-loader",
+    b"-e",
+    b"--eval",
+    b"-p",
+    b"--print",
+    b"--conditions",
+    b"-C",
+    b"--title",
+    b"--env-file",
+    b"--config",
+    b"-c",
+    b"--tags",
+    b"-I",
 ];
 const PYTHON_VALUE_OPTS: &[&[u8]] = &[b"-W", b"-X", b"-Q"];
-const JAVA_VALUE_OPTS: &[&[u8]] = &[b"-cp", b"-classpath", b"--class-path", b"--module-path", b"-p", b"--add-opens", b"--add-modules"];
+const JAVA_VALUE_OPTS: &[&[u8]] = &[
+    b"-cp",
+    b"-classpath",
+    b"--class-path",
+    b"--module-path",
+    b"-p",
+    b"--add-opens",
+    b"--add-modules",
+];
 const DOCKER_VALUE_OPTS: &[&[u8]] = &[
-    b"-e", b"--env", b"--env-file", b"-v", b"--volume", b"--mount", b"-p", b"--publish",
-    b"--name", b"--network", b"--net", b"-w", b"--workdir", b"-u", b"--user", b"--entrypoint",
-    b"-l", b"--label", b"-h", b"--hostname", b"-m", b"--memory", b"--cpus", b"--platform",
-    b"--pull", b"--add-host", b"--device", b"--cap-add", b"--cap-drop", b"--security-opt",
-    b"--tmpfs", b"--ulimit", b"--log-driver", b"--log-opt", b"--restart", b"--gpus", b"--ipc",
-    b"--pid", b"--dns", b"--shm-size", b"--runtime", b"--cidfile", b"--group-add", b"--expose",
-    b"--network-alias", b"--stop-signal", b"--sysctl", b"--userns", b"--volumes-from", b"-a",
-    b"--attach", b"--label-file", b"--health-cmd", b"--memory-swap", b"--cpu-shares", b"-c",
+    b"-e",
+    b"--env",
+    b"--env-file",
+    b"-v",
+    b"--volume",
+    b"--mount",
+    b"-p",
+    b"--publish",
+    b"--name",
+    b"--network",
+    b"--net",
+    b"-w",
+    b"--workdir",
+    b"-u",
+    b"--user",
+    b"--entrypoint",
+    b"-l",
+    b"--label",
+    b"-h",
+    b"--hostname",
+    b"-m",
+    b"--memory",
+    b"--cpus",
+    b"--platform",
+    b"--pull",
+    b"--add-host",
+    b"--device",
+    b"--cap-add",
+    b"--cap-drop",
+    b"--security-opt",
+    b"--tmpfs",
+    b"--ulimit",
+    b"--log-driver",
+    b"--log-opt",
+    b"--restart",
+    b"--gpus",
+    b"--ipc",
+    b"--pid",
+    b"--dns",
+    b"--shm-size",
+    b"--runtime",
+    b"--cidfile",
+    b"--group-add",
+    b"--expose",
+    b"--network-alias",
+    b"--stop-signal",
+    b"--sysctl",
+    b"--userns",
+    b"--volumes-from",
+    b"-a",
+    b"--attach",
+    b"--label-file",
+    b"--health-cmd",
+    b"--memory-swap",
+    b"--cpu-shares",
+    b"-c",
 ];

@@ -72,7 +72,12 @@ pub fn merge<T: Copy>(
     out: &mut [T],
 ) -> Option<usize> {
     let mut n = 0;
-    for item in child.iter().copied().chain(extra).chain(core::iter::once(end)) {
+    for item in child
+        .iter()
+        .copied()
+        .chain(extra)
+        .chain(core::iter::once(end))
+    {
         *out.get_mut(n)? = item;
         n += 1;
     }
@@ -103,7 +108,12 @@ mod tests {
 
     #[test]
     fn present_keys_are_found_whatever_their_value_even_empty() {
-        let p = presence(&["PATH=/bin", "HTTPS_PROXY=http://own:1", "NO_PROXY=", "HOME=/h"]);
+        let p = presence(&[
+            "PATH=/bin",
+            "HTTPS_PROXY=http://own:1",
+            "NO_PROXY=",
+            "HOME=/h",
+        ]);
         assert_eq!(p, 0b0101);
     }
 
@@ -114,7 +124,10 @@ mod tests {
 
     #[test]
     fn prefixes_and_entries_without_equals_do_not_count() {
-        assert_eq!(presence(&["HTTPS_PROXY_X=1", "HTTPS=1", "SSL_CERT_FILE", ""]), 0b1000);
+        assert_eq!(
+            presence(&["HTTPS_PROXY_X=1", "HTTPS=1", "SSL_CERT_FILE", ""]),
+            0b1000
+        );
     }
 
     #[test]
@@ -123,8 +136,14 @@ mod tests {
         assert!(dropped(host, 0));
         assert!(dropped(host, 0b0001));
         assert!(!dropped(host, 0b0111));
-        assert!(!dropped(host, 0b0011), "half kept is not a fresh environment");
-        assert!(!dropped(0, 0), "a host without the block has nothing to drop");
+        assert!(
+            !dropped(host, 0b0011),
+            "half kept is not a fresh environment"
+        );
+        assert!(
+            !dropped(0, 0),
+            "a host without the block has nothing to drop"
+        );
     }
 
     #[test]

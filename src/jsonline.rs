@@ -17,7 +17,12 @@ pub struct Line<'a> {
 
 impl<'a> Line<'a> {
     pub fn new(buf: &'a mut [u8]) -> Line<'a> {
-        let mut l = Line { buf, len: 0, full: false, fields: 0 };
+        let mut l = Line {
+            buf,
+            len: 0,
+            full: false,
+            fields: 0,
+        };
         l.raw(b"{");
         l
     }
@@ -125,8 +130,14 @@ impl<'a> Line<'a> {
 
     /// Closes the object and the line; returns the bytes to write.
     pub fn finish(self) -> &'a [u8] {
-        let Line { buf, mut len, full, .. } = self;
-        let end: &[u8] = if full { b",\"truncated\":true}\n" } else { b"}\n" };
+        let Line {
+            buf, mut len, full, ..
+        } = self;
+        let end: &[u8] = if full {
+            b",\"truncated\":true}\n"
+        } else {
+            b"}\n"
+        };
         if let Some(dst) = buf.get_mut(len..len + end.len()) {
             dst.copy_from_slice(end);
             len += end.len();

@@ -14,3 +14,14 @@ pub mod jsonline;
 pub mod names;
 pub mod select;
 pub mod session;
+
+#[cfg(not(test))]
+mod hooks;
+#[cfg(not(test))]
+mod init;
+#[cfg(not(test))]
+mod log;
+#[cfg(not(test))]
+mod real;
+#[cfg(not(test))]
+mod spawn;

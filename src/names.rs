@@ -132,7 +132,10 @@ mod tests {
     fn basenames_of_unix_and_windows_paths() {
         assert_eq!(basename(b"/usr/bin/npx"), b"npx");
         assert_eq!(basename(b"npx"), b"npx");
-        assert_eq!(basename(b"C:\\Repos\\MCPServer.csproj"), b"MCPServer.csproj");
+        assert_eq!(
+            basename(b"C:\\Repos\\MCPServer.csproj"),
+            b"MCPServer.csproj"
+        );
         assert_eq!(basename(b"dir/"), b"");
     }
 
@@ -175,7 +178,14 @@ mod tests {
         ] {
             assert!(has_mcp_word(yes.as_bytes()), "{yes}");
         }
-        for no in ["mcpserverstdio", "smcp", "npm", "modelcontextprotocol", "MCPs", "mc"] {
+        for no in [
+            "mcpserverstdio",
+            "smcp",
+            "npm",
+            "modelcontextprotocol",
+            "MCPs",
+            "mc",
+        ] {
             assert!(!has_mcp_word(no.as_bytes()), "{no}");
         }
     }

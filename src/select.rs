@@ -17,7 +17,10 @@ pub struct Selector {
 impl Selector {
     pub fn new(include: &[String], exclude: &[String]) -> Selector {
         let own = |v: &[String]| v.iter().map(|p| p.as_bytes().into()).collect();
-        Selector { include: own(include), exclude: own(exclude) }
+        Selector {
+            include: own(include),
+            exclude: own(exclude),
+        }
     }
 
     /// Why the child is selected, or `None` to leave it alone. `dropped` says whether the
@@ -47,10 +50,12 @@ fn any_match(patterns: &[Box<[u8]>], path: &[u8], argv: &[&[u8]]) -> bool {
     if patterns.is_empty() {
         return false;
     }
-    let names = core::iter::once(path).chain(argv.iter().copied()).flat_map(|t| {
-        let base = basename(t);
-        [base, package_name(base)]
-    });
+    let names = core::iter::once(path)
+        .chain(argv.iter().copied())
+        .flat_map(|t| {
+            let base = basename(t);
+            [base, package_name(base)]
+        });
     names
         .filter(|n| !n.is_empty())
         .any(|n| patterns.iter().any(|p| glob_match(p, n)))
@@ -72,13 +77,19 @@ mod tests {
     fn off_selects_nothing_and_all_selects_everything() {
         let s = sel(&[], &[]);
         assert_eq!(s.select(Mode::Off, b"npx", &NPX_MEMORY, true), None);
-        assert_eq!(s.select(Mode::All, b"/bin/true", &TRUE, false), Some(Reason::All));
+        assert_eq!(
+            s.select(Mode::All, b"/bin/true", &TRUE, false),
+            Some(Reason::All)
+        );
     }
 
     #[test]
     fn audit_selects_what_mcp_mode_would() {
         let s = sel(&[], &[]);
-        assert_eq!(s.select(Mode::Audit, b"npx", &NPX_MEMORY, false), Some(Reason::Package));
+        assert_eq!(
+            s.select(Mode::Audit, b"npx", &NPX_MEMORY, false),
+            Some(Reason::Package)
+        );
         assert_eq!(s.select(Mode::Audit, b"/bin/true", &TRUE, false), None);
     }
 
@@ -93,19 +104,31 @@ mod tests {
     fn include_selects_a_server_without_an_mcp_name() {
         let s = sel(&["weather-*"], &[]);
         let argv: [&[u8]; 2] = [b"uvx", b"weather-server@1.2"];
-        assert_eq!(s.select(Mode::Mcp, b"/usr/bin/uvx", &argv, false), Some(Reason::Include));
+        assert_eq!(
+            s.select(Mode::Mcp, b"/usr/bin/uvx", &argv, false),
+            Some(Reason::Include)
+        );
         let argv: [&[u8]; 1] = [b"weather-bot"];
-        assert_eq!(s.select(Mode::Mcp, b"/opt/weather-bot", &argv, false), Some(Reason::Include));
+        assert_eq!(
+            s.select(Mode::Mcp, b"/opt/weather-bot", &argv, false),
+            Some(Reason::Include)
+        );
     }
 
     #[test]
     fn a_dropped_environment_selects_runtimes_and_mcp_mentions_only() {
         let s = sel(&[], &[]);
         let node: [&[u8]; 2] = [b"node", b"/app/dist/index.js"];
-        assert_eq!(s.select(Mode::Mcp, b"/usr/bin/node", &node, true), Some(Reason::EnvDropped));
+        assert_eq!(
+            s.select(Mode::Mcp, b"/usr/bin/node", &node, true),
+            Some(Reason::EnvDropped)
+        );
         assert_eq!(s.select(Mode::Mcp, b"/usr/bin/node", &node, false), None);
         let grep: [&[u8]; 3] = [b"rg", b"mcp", b"src"];
-        assert_eq!(s.select(Mode::Mcp, b"/usr/bin/rg", &grep, true), Some(Reason::EnvDropped));
+        assert_eq!(
+            s.select(Mode::Mcp, b"/usr/bin/rg", &grep, true),
+            Some(Reason::EnvDropped)
+        );
         assert_eq!(s.select(Mode::Mcp, b"/usr/bin/rg", &grep, false), None);
         assert_eq!(s.select(Mode::Mcp, b"/bin/true", &TRUE, true), None);
     }

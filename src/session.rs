@@ -70,7 +70,9 @@ impl Session {
         let mut warnings = Vec::new();
         let env_mode = getenv("MCP_ENV_SHIM").map(|m| {
             Mode::parse(&m).unwrap_or_else(|| {
-                warnings.push(format!("MCP_ENV_SHIM={m:?} is not mcp, all, audit or off; using mcp"));
+                warnings.push(format!(
+                    "MCP_ENV_SHIM={m:?} is not mcp, all, audit or off; using mcp"
+                ));
                 Mode::Mcp
             })
         });
@@ -96,7 +98,9 @@ impl Session {
                 continue;
             }
             if names.len() == MAX_KEYS {
-                warnings.push(format!("more than {MAX_KEYS} block keys; {extra} and later ones are ignored"));
+                warnings.push(format!(
+                    "more than {MAX_KEYS} block keys; {extra} and later ones are ignored"
+                ));
                 break;
             }
             names.push(extra.as_bytes().into());
@@ -115,41 +119,53 @@ impl Session {
             if getenv(&name).is_some() {
                 host_has |= 1 << i;
             }
-            let found = config
+            // Candidates best first; a path-valued key takes the first whose file exists.
+            let candidates = config
                 .values
                 .get(&name)
                 .map(|v| (v.clone(), Source::Config))
-                .or_else(|| getenv(&name).map(|v| (v, Source::Host)))
-                .or_else(|| {
+                .into_iter()
+                .chain(getenv(&name).map(|v| (v, Source::Host)))
+                .chain(
                     block::siblings(kind)
                         .iter()
-                        .find_map(|s| getenv(s).map(|v| (v, Source::Sibling(*s))))
-                })
-                .or_else(|| {
+                        .filter_map(|s| getenv(s).map(|v| (v, Source::Sibling(*s)))),
+                )
+                .chain(
                     sandbox
                         .then(|| block::openshell_default(kind, &tls_dir))
                         .flatten()
-                        .map(|v| (v, Source::OpenShell))
-                });
+                        .map(|v| (v, Source::OpenShell)),
+                );
+            let mut why = "no-value";
+            let mut found = None;
+            for (v, source) in candidates {
+                if block::names_a_path(kind) && !fs.exists(&v) {
+                    why = "ca-file-not-found";
+                    continue;
+                }
+                found = CString::new(format!("{name}={v}"))
+                    .ok()
+                    .map(|kv| (kv, source));
+                break;
+            }
             let entry = match found {
+                Some((kv, source)) => {
+                    with_value |= 1 << i;
+                    Entry {
+                        kind,
+                        kv: Some(kv),
+                        source: Some(source),
+                    }
+                }
                 None => {
-                    missing.push((name, "no-value"));
-                    Entry { kind, kv: None, source: None }
-                }
-                Some((v, _)) if block::names_a_path(kind) && !fs.exists(&v) => {
-                    missing.push((name, "ca-file-not-found"));
-                    Entry { kind, kv: None, source: None }
-                }
-                Some((v, source)) => match CString::new(format!("{name}={v}")) {
-                    Ok(kv) => {
-                        with_value |= 1 << i;
-                        Entry { kind, kv: Some(kv), source: Some(source) }
+                    missing.push((name, why));
+                    Entry {
+                        kind,
+                        kv: None,
+                        source: None,
                     }
-                    Err(_) => {
-                        missing.push((name, "no-value"));
-                        Entry { kind, kv: None, source: None }
-                    }
-                },
+                }
             };
             entries.push(entry);
         }

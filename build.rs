@@ -1,0 +1,18 @@
+//! Compiles the variadic exec hooks (C: stable Rust cannot define variadic functions) and
+//! exports them from the library next to the Rust ones.
+fn main() {
+    println!("cargo:rerun-if-changed=src/execl.c");
+    println!("cargo:rerun-if-changed=src/exports.map");
+    cc::Build::new()
+        .file("src/execl.c")
+        .flag("-Wall")
+        .flag("-Wextra")
+        .flag("-Werror")
+        .compile("execl");
+    let map =
+        std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("src/exports.map");
+    println!(
+        "cargo:rustc-cdylib-link-arg=-Wl,--version-script={}",
+        map.display()
+    );
+}

@@ -1,0 +1,63 @@
+/* The variadic exec functions. Stable Rust cannot define a variadic function, so these build
+ * their argv on the stack, as glibc does, and hand over to the Rust hook. No allocation. */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+extern char **environ;
+int __mcp_env_shim_exec_list(int which, const char *path, char *const argv[], char *const envp[]);
+
+/* Counts the arguments up to the terminating NULL, arg0 included. */
+#define COUNT_ARGS(arg, argc)                                   \
+    do {                                                        \
+        va_list ap_;                                            \
+        va_start(ap_, arg);                                     \
+        for (argc = 1; va_arg(ap_, const char *) != NULL; argc++) \
+            if (argc == INT_MAX) {                              \
+                va_end(ap_);                                    \
+                errno = E2BIG;                                  \
+                return -1;                                      \
+            }                                                   \
+        va_end(ap_);                                            \
+    } while (0)
+
+int execl(const char *path, const char *arg, ...) {
+    size_t argc;
+    COUNT_ARGS(arg, argc);
+    const char *argv[argc + 1];
+    va_list ap;
+    va_start(ap, arg);
+    argv[0] = arg;
+    for (size_t i = 1; i <= argc; i++)
+        argv[i] = va_arg(ap, const char *);
+    va_end(ap);
+    return __mcp_env_shim_exec_list(0, path, (char *const *)argv, environ);
+}
+
+int execlp(const char *file, const char *arg, ...) {
+    size_t argc;
+    COUNT_ARGS(arg, argc);
+    const char *argv[argc + 1];
+    va_list ap;
+    va_start(ap, arg);
+    argv[0] = arg;
+    for (size_t i = 1; i <= argc; i++)
+        argv[i] = va_arg(ap, const char *);
+    va_end(ap);
+    return __mcp_env_shim_exec_list(1, file, (char *const *)argv, environ);
+}
+
+int execle(const char *path, const char *arg, ...) {
+    size_t argc;
+    COUNT_ARGS(arg, argc);
+    const char *argv[argc + 1];
+    va_list ap;
+    va_start(ap, arg);
+    argv[0] = arg;
+    for (size_t i = 1; i <= argc; i++)
+        argv[i] = va_arg(ap, const char *);
+    char *const *envp = va_arg(ap, char *const *);
+    va_end(ap);
+    return __mcp_env_shim_exec_list(2, path, (char *const *)argv, envp);
+}

@@ -1,0 +1,213 @@
+//! The exported entry points that start a program. Each is a few lines that hand over to
+//! `spawn`. glibc calls its internal `__execve` from inside `execvp`, `posix_spawn` and the
+//! rest, so a hook on `execve` alone would catch none of them: every one is interposed.
+//!
+//! The hooks are written by hand rather than with `redhook`: its `hook!` resolves the real
+//! function with `dlsym` lazily behind a `Once` on the first call, which is neither
+//! async-signal-safe nor safe in a `vfork` child, and it cannot express the variadic
+//! `execl*` (those are in `execl.c`, which calls `__mcp_env_shim_exec_list`).
+
+use crate::real::{self, Argv};
+use crate::spawn::{exec, spawn, Via};
+use core::ffi::{c_char, c_int};
+use libc::{pid_t, posix_spawn_file_actions_t, posix_spawnattr_t};
+
+extern "C" {
+    static environ: Argv;
+}
+
+/// The current environment, which the forms without an envp use (libuv sets it in its child
+/// before calling exec).
+fn current_env() -> Argv {
+    // SAFETY: reading the process's environ pointer, as libc's own execv does.
+    unsafe { environ }
+}
+
+/// `exe` as logged and matched for a path argument.
+fn name<'a>(p: *const c_char) -> &'a [u8] {
+    if p.is_null() {
+        return &[];
+    }
+    // SAFETY: libc's contract: a path argument is a NUL-terminated string.
+    unsafe { core::ffi::CStr::from_ptr(p) }.to_bytes()
+}
+
+/// # Safety
+/// As `execve(2)`.
+#[no_mangle]
+pub unsafe extern "C" fn execve(path: *const c_char, argv: Argv, envp: Argv) -> c_int {
+    // SAFETY: forwarded as received.
+    unsafe {
+        exec(Via::Execve, name(path), argv, envp, |e| {
+            real::execve(path, argv, e)
+        })
+    }
+}
+
+/// # Safety
+/// As `execv(3)`.
+#[no_mangle]
+pub unsafe extern "C" fn execv(path: *const c_char, argv: Argv) -> c_int {
+    // SAFETY: forwarded as received, with the current environment.
+    unsafe {
+        exec(Via::Execv, name(path), argv, current_env(), |e| {
+            real::execve(path, argv, e)
+        })
+    }
+}
+
+/// # Safety
+/// As `execvp(3)`.
+#[no_mangle]
+pub unsafe extern "C" fn execvp(file: *const c_char, argv: Argv) -> c_int {
+    // SAFETY: forwarded as received, with the current environment.
+    unsafe {
+        exec(Via::Execvp, name(file), argv, current_env(), |e| {
+            real::execvpe(file, argv, e)
+        })
+    }
+}
+
+/// # Safety
+/// As `execvpe(3)`.
+#[no_mangle]
+pub unsafe extern "C" fn execvpe(file: *const c_char, argv: Argv, envp: Argv) -> c_int {
+    // SAFETY: forwarded as received.
+    unsafe {
+        exec(Via::Execvpe, name(file), argv, envp, |e| {
+            real::execvpe(file, argv, e)
+        })
+    }
+}
+
+/// # Safety
+/// As `fexecve(3)`.
+#[no_mangle]
+pub unsafe extern "C" fn fexecve(fd: c_int, argv: Argv, envp: Argv) -> c_int {
+    let mut buf = [0u8; 512];
+    let exe = fd_path(fd, &mut buf);
+    // SAFETY: forwarded as received.
+    unsafe {
+        exec(Via::Fexecve, exe, argv, envp, |e| {
+            real::fexecve(fd, argv, e)
+        })
+    }
+}
+
+/// # Safety
+/// As `execveat(2)`.
+#[no_mangle]
+pub unsafe extern "C" fn execveat(
+    dirfd: c_int,
+    path: *const c_char,
+    argv: Argv,
+    envp: Argv,
+    flags: c_int,
+) -> c_int {
+    let mut buf = [0u8; 512];
+    let exe = match name(path) {
+        b"" => fd_path(dirfd, &mut buf),
+        p => p,
+    };
+    // SAFETY: forwarded as received.
+    unsafe {
+        exec(Via::Execveat, exe, argv, envp, |e| {
+            real::execveat(dirfd, path, argv, e, flags)
+        })
+    }
+}
+
+/// # Safety
+/// As `posix_spawn(3)`.
+#[no_mangle]
+pub unsafe extern "C" fn posix_spawn(
+    pid: *mut pid_t,
+    path: *const c_char,
+    actions: *const posix_spawn_file_actions_t,
+    attr: *const posix_spawnattr_t,
+    argv: Argv,
+    envp: Argv,
+) -> c_int {
+    // SAFETY: forwarded as received.
+    unsafe {
+        spawn(Via::PosixSpawn, pid, name(path), argv, envp, |p, e| {
+            real::posix_spawn(false, p, path, actions, attr, argv, e)
+        })
+    }
+}
+
+/// # Safety
+/// As `posix_spawnp(3)`.
+#[no_mangle]
+pub unsafe extern "C" fn posix_spawnp(
+    pid: *mut pid_t,
+    file: *const c_char,
+    actions: *const posix_spawn_file_actions_t,
+    attr: *const posix_spawnattr_t,
+    argv: Argv,
+    envp: Argv,
+) -> c_int {
+    // SAFETY: forwarded as received.
+    unsafe {
+        spawn(Via::PosixSpawnp, pid, name(file), argv, envp, |p, e| {
+            real::posix_spawn(true, p, file, actions, attr, argv, e)
+        })
+    }
+}
+
+/// Called by the variadic `execl`, `execle` (`search` 0) and `execlp` (`search` 1) in
+/// `execl.c` once they have built their argv on the stack.
+///
+/// # Safety
+/// As `execve(3)`.
+#[no_mangle]
+pub unsafe extern "C" fn __mcp_env_shim_exec_list(
+    which: c_int,
+    path: *const c_char,
+    argv: Argv,
+    envp: Argv,
+) -> c_int {
+    // SAFETY: forwarded as received.
+    unsafe {
+        match which {
+            1 => exec(Via::Execlp, name(path), argv, envp, |e| {
+                real::execvpe(path, argv, e)
+            }),
+            2 => exec(Via::Execle, name(path), argv, envp, |e| {
+                real::execve(path, argv, e)
+            }),
+            _ => exec(Via::Execl, name(path), argv, envp, |e| {
+                real::execve(path, argv, e)
+            }),
+        }
+    }
+}
+
+/// The path behind a descriptor (`readlink /proc/self/fd/N`), for the log and for matching;
+/// empty when unknown.
+fn fd_path(fd: c_int, buf: &mut [u8; 512]) -> &[u8] {
+    let mut link = *b"/proc/self/fd/\0\0\0\0\0\0\0\0\0\0\0\0";
+    let mut digits = [0u8; 10];
+    let mut n = 0;
+    let mut v = fd.unsigned_abs();
+    loop {
+        if let Some(d) = digits.get_mut(n) {
+            *d = b'0' + (v % 10) as u8;
+        }
+        n += 1;
+        v /= 10;
+        if v == 0 || n == digits.len() {
+            break;
+        }
+    }
+    for (slot, d) in link.iter_mut().skip(14).zip(digits.iter().take(n).rev()) {
+        *slot = *d;
+    }
+    // SAFETY: `link` is NUL-terminated (the array is longer than the prefix and 10 digits)
+    // and `buf` is writable for its length.
+    let len = unsafe { libc::readlink(link.as_ptr().cast(), buf.as_mut_ptr().cast(), buf.len()) };
+    if fd < 0 || len <= 0 {
+        return &[];
+    }
+    buf.get(..len as usize).unwrap_or(&[])
+}

@@ -1,0 +1,72 @@
+//! The constructor: resolve the real functions, prepare the session from the host's own
+//! environment and config, report warnings once, publish. It runs at load in every process
+//! (under `/etc/ld.so.preload` even in root-run helpers), so it is small, never panics on bad
+//! input, and never fails loudly: a bad config is one warning line.
+
+use crate::session::{Fs, Session};
+use core::sync::atomic::{AtomicPtr, Ordering};
+use std::ffi::{CStr, CString};
+
+static SESSION: AtomicPtr<Session> = AtomicPtr::new(core::ptr::null_mut());
+
+/// The prepared session, or `None` before the constructor has run.
+pub fn session() -> Option<&'static Session> {
+    // SAFETY: the pointer is either NULL or a leaked Box published once with Release.
+    unsafe { SESSION.load(Ordering::Acquire).as_ref() }
+}
+
+#[used]
+#[link_section = ".init_array"]
+static INIT: extern "C" fn() = init;
+
+extern "C" fn init() {
+    crate::real::resolve_all();
+    // SAFETY: getauxval has no preconditions.
+    let secure = unsafe { libc::getauxval(libc::AT_SECURE) } != 0;
+    let s = Session::prepare(&host_var, secure, &HostFs);
+    for w in &s.warnings {
+        crate::spawn::warn(&s, w.as_bytes());
+    }
+    SESSION.store(Box::into_raw(Box::new(s)), Ordering::Release);
+}
+
+/// The host's own variable, read once here (libc's getenv: no lock, no copy of the whole
+/// environment).
+fn host_var(name: &str) -> Option<String> {
+    let c = CString::new(name).ok()?;
+    // SAFETY: a NUL-terminated name; the result is NULL or a string in environ.
+    let p = unsafe { libc::getenv(c.as_ptr()) };
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: getenv returned a NUL-terminated string.
+    Some(unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+}
+
+struct HostFs;
+
+impl Fs for HostFs {
+    fn exists(&self, path: &str) -> bool {
+        std::path::Path::new(path).exists()
+    }
+    fn read(&self, path: &str) -> Result<String, String> {
+        std::fs::read_to_string(path).map_err(|e| e.to_string())
+    }
+}
+
+/// Keeps the variadic hooks of `execl.c` in the link: nothing in Rust calls them.
+#[used]
+static KEEP_EXECL: [unsafe extern "C" fn(
+    *const libc::c_char,
+    *const libc::c_char,
+    ...
+) -> libc::c_int; 3] = [execl_c, execlp_c, execle_c];
+
+extern "C" {
+    #[link_name = "execl"]
+    fn execl_c(path: *const libc::c_char, arg: *const libc::c_char, ...) -> libc::c_int;
+    #[link_name = "execlp"]
+    fn execlp_c(path: *const libc::c_char, arg: *const libc::c_char, ...) -> libc::c_int;
+    #[link_name = "execle"]
+    fn execle_c(path: *const libc::c_char, arg: *const libc::c_char, ...) -> libc::c_int;
+}

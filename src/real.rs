@@ -1,0 +1,158 @@
+//! The real libc functions behind the hooks, resolved with `dlsym(RTLD_NEXT, ...)` once, in
+//! the constructor, and read lock-free afterwards. `dlsym` takes the loader's lock and may
+//! allocate, so it must never run in a `vfork` child: the lazy path below exists only for a
+//! call that comes before our constructor (another library's constructor spawning), when the
+//! process is still single-threaded inside the loader.
+
+use core::ffi::{c_char, c_int, c_void, CStr};
+use core::sync::atomic::{AtomicPtr, Ordering};
+use libc::{pid_t, posix_spawn_file_actions_t, posix_spawnattr_t};
+
+pub type Argv = *const *const c_char;
+type ExecveFn = unsafe extern "C" fn(*const c_char, Argv, Argv) -> c_int;
+type FexecveFn = unsafe extern "C" fn(c_int, Argv, Argv) -> c_int;
+type ExecveatFn = unsafe extern "C" fn(c_int, *const c_char, Argv, Argv, c_int) -> c_int;
+type SpawnFn = unsafe extern "C" fn(
+    *mut pid_t,
+    *const c_char,
+    *const posix_spawn_file_actions_t,
+    *const posix_spawnattr_t,
+    Argv,
+    Argv,
+) -> c_int;
+
+struct Real {
+    name: &'static CStr,
+    ptr: AtomicPtr<c_void>,
+}
+
+impl Real {
+    const fn new(name: &'static CStr) -> Real {
+        Real {
+            name,
+            ptr: AtomicPtr::new(core::ptr::null_mut()),
+        }
+    }
+
+    fn resolve(&self) -> *mut c_void {
+        // SAFETY: dlsym with a NUL-terminated name; RTLD_NEXT finds the next definition after
+        // this library, i.e. libc's.
+        let p = unsafe { libc::dlsym(libc::RTLD_NEXT, self.name.as_ptr()) };
+        self.ptr.store(p, Ordering::Release);
+        p
+    }
+
+    fn get(&self) -> *mut c_void {
+        let p = self.ptr.load(Ordering::Acquire);
+        if p.is_null() {
+            self.resolve()
+        } else {
+            p
+        }
+    }
+}
+
+static EXECVE: Real = Real::new(c"execve");
+static EXECVPE: Real = Real::new(c"execvpe");
+static FEXECVE: Real = Real::new(c"fexecve");
+static EXECVEAT: Real = Real::new(c"execveat");
+static POSIX_SPAWN: Real = Real::new(c"posix_spawn");
+static POSIX_SPAWNP: Real = Real::new(c"posix_spawnp");
+
+/// Resolves every real function; called once by the constructor.
+pub fn resolve_all() {
+    for r in [
+        &EXECVE,
+        &EXECVPE,
+        &FEXECVE,
+        &EXECVEAT,
+        &POSIX_SPAWN,
+        &POSIX_SPAWNP,
+    ] {
+        r.resolve();
+    }
+}
+
+fn fail(err: c_int) -> c_int {
+    // SAFETY: errno is thread-local; writing it is what a failing libc call does.
+    unsafe { *libc::__errno_location() = err };
+    -1
+}
+
+/// # Safety
+/// The arguments of `execve(2)`.
+pub unsafe fn execve(path: *const c_char, argv: Argv, envp: Argv) -> c_int {
+    let f = EXECVE.get();
+    if f.is_null() {
+        // SAFETY: the raw system call takes the same arguments.
+        return unsafe { libc::syscall(libc::SYS_execve, path, argv, envp) as c_int };
+    }
+    // SAFETY: `f` is libc's execve, whose type this is.
+    unsafe { core::mem::transmute::<*mut c_void, ExecveFn>(f)(path, argv, envp) }
+}
+
+/// # Safety
+/// The arguments of `execvpe(3)`.
+pub unsafe fn execvpe(file: *const c_char, argv: Argv, envp: Argv) -> c_int {
+    let f = EXECVPE.get();
+    if f.is_null() {
+        return fail(libc::ENOSYS);
+    }
+    // SAFETY: `f` is libc's execvpe, which has execve's type.
+    unsafe { core::mem::transmute::<*mut c_void, ExecveFn>(f)(file, argv, envp) }
+}
+
+/// # Safety
+/// The arguments of `fexecve(3)`.
+pub unsafe fn fexecve(fd: c_int, argv: Argv, envp: Argv) -> c_int {
+    let f = FEXECVE.get();
+    if f.is_null() {
+        return fail(libc::ENOSYS);
+    }
+    // SAFETY: `f` is libc's fexecve, whose type this is.
+    unsafe { core::mem::transmute::<*mut c_void, FexecveFn>(f)(fd, argv, envp) }
+}
+
+/// # Safety
+/// The arguments of `execveat(2)`.
+pub unsafe fn execveat(
+    dirfd: c_int,
+    path: *const c_char,
+    argv: Argv,
+    envp: Argv,
+    flags: c_int,
+) -> c_int {
+    let f = EXECVEAT.get();
+    if f.is_null() {
+        // glibc before 2.34 has no wrapper; the system call is the same thing.
+        // SAFETY: the raw system call takes the same arguments.
+        return unsafe {
+            libc::syscall(libc::SYS_execveat, dirfd, path, argv, envp, flags) as c_int
+        };
+    }
+    // SAFETY: `f` is libc's execveat, whose type this is.
+    unsafe { core::mem::transmute::<*mut c_void, ExecveatFn>(f)(dirfd, path, argv, envp, flags) }
+}
+
+/// # Safety
+/// The arguments of `posix_spawn(3)` (`search` selects `posix_spawnp`).
+pub unsafe fn posix_spawn(
+    search: bool,
+    pid: *mut pid_t,
+    path: *const c_char,
+    actions: *const posix_spawn_file_actions_t,
+    attr: *const posix_spawnattr_t,
+    argv: Argv,
+    envp: Argv,
+) -> c_int {
+    let f = if search {
+        POSIX_SPAWNP.get()
+    } else {
+        POSIX_SPAWN.get()
+    };
+    if f.is_null() {
+        return libc::ENOSYS;
+    }
+    // SAFETY: `f` is libc's posix_spawn or posix_spawnp, which share this type.
+    unsafe { core::mem::transmute::<*mut c_void, SpawnFn>(f)(pid, path, actions, attr, argv, envp) }
+}

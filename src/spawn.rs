@@ -1,0 +1,333 @@
+//! The exec path shared by every hook: read the child's argv and envp, decide, build the
+//! merged envp on the stack, log, call the real function, and hand back its result and errno
+//! untouched. Allocation-free, lock-free and panic-free: it may run in a `vfork` child or in
+//! the child of a `fork` from a multi-threaded parent.
+
+use crate::config::Mode;
+use crate::detect::Reason;
+use crate::envp::{self, bits};
+use crate::jsonline::Line;
+use crate::log;
+use crate::real::Argv;
+use crate::session::Session;
+use core::ffi::{c_char, c_int, CStr};
+
+/// Arguments looked at for detection; later ones are ignored.
+const MAX_ARGS: usize = 64;
+/// The merged envp's capacity; a larger child environment is left alone, with a warning.
+const MAX_ENVP: usize = 512;
+/// The log line's buffer.
+const LINE: usize = 4096;
+/// Longest `exe` logged.
+const MAX_EXE: usize = 512;
+
+/// The hooked function, as logged in `via`.
+#[derive(Clone, Copy)]
+pub enum Via {
+    Execve,
+    Execv,
+    Execvp,
+    Execvpe,
+    Execl,
+    Execlp,
+    Execle,
+    Fexecve,
+    Execveat,
+    PosixSpawn,
+    PosixSpawnp,
+}
+
+impl Via {
+    fn name(self) -> &'static [u8] {
+        match self {
+            Via::Execve => b"execve",
+            Via::Execv => b"execv",
+            Via::Execvp => b"execvp",
+            Via::Execvpe => b"execvpe",
+            Via::Execl => b"execl",
+            Via::Execlp => b"execlp",
+            Via::Execle => b"execle",
+            Via::Fexecve => b"fexecve",
+            Via::Execveat => b"execveat",
+            Via::PosixSpawn => b"posix_spawn",
+            Via::PosixSpawnp => b"posix_spawnp",
+        }
+    }
+}
+
+/// A selected child: why, which block keys it has, which it gets.
+struct Plan {
+    reason: Reason,
+    present: u64,
+    inject: u64,
+}
+
+fn errno() -> c_int {
+    // SAFETY: errno is thread-local and always addressable.
+    unsafe { *libc::__errno_location() }
+}
+
+fn set_errno(e: c_int) {
+    // SAFETY: as above.
+    unsafe { *libc::__errno_location() = e };
+}
+
+/// The bytes of a C string, or empty for NULL.
+///
+/// # Safety
+/// `p` is NULL or a NUL-terminated string that outlives the returned slice.
+unsafe fn bytes<'a>(p: *const c_char) -> &'a [u8] {
+    if p.is_null() {
+        return &[];
+    }
+    // SAFETY: the caller's promise.
+    unsafe { CStr::from_ptr(p) }.to_bytes()
+}
+
+/// The key of a C envp entry, read up to `=` without measuring the value.
+///
+/// # Safety
+/// `p` is a NUL-terminated string that outlives the returned slice.
+unsafe fn c_key<'a>(p: *const c_char) -> &'a [u8] {
+    let mut n = 0;
+    // SAFETY: we stop at the NUL, so every byte read is inside the string.
+    while unsafe { *p.add(n) } != 0 && unsafe { *p.add(n) } != b'=' as c_char {
+        n += 1;
+    }
+    // SAFETY: the first `n` bytes were just read.
+    unsafe { core::slice::from_raw_parts(p.cast::<u8>(), n) }
+}
+
+/// The entries of a NULL-terminated array (NULL counts as empty, as Linux takes it).
+///
+/// # Safety
+/// `arr` is NULL or a NULL-terminated array of pointers.
+unsafe fn entries<'a>(arr: Argv) -> &'a [*const c_char] {
+    if arr.is_null() {
+        return &[];
+    }
+    let mut n = 0;
+    // SAFETY: we stop at the terminating NULL.
+    while !unsafe { *arr.add(n) }.is_null() {
+        n += 1;
+    }
+    // SAFETY: the first `n` entries were just read.
+    unsafe { core::slice::from_raw_parts(arr, n) }
+}
+
+/// Decides about a child; `None` leaves it alone.
+///
+/// # Safety
+/// `env` holds NUL-terminated strings.
+unsafe fn plan(s: &Session, exe: &[u8], args: &[&[u8]], env: &[*const c_char]) -> Option<Plan> {
+    // SAFETY: the caller's promise.
+    let keys = env.iter().map(|&e| unsafe { c_key(e) });
+    let present = s.table.presence(&s.names, keys);
+    let dropped = envp::dropped(s.host_has, present);
+    let reason = s.selector.select(s.mode, exe, args, dropped)?;
+    Some(Plan {
+        reason,
+        present,
+        inject: s.with_value & !present,
+    })
+}
+
+/// Collects up to `MAX_ARGS` arguments as byte slices.
+///
+/// # Safety
+/// `argv` is NULL or a NULL-terminated array of NUL-terminated strings.
+unsafe fn collect_args<'a>(argv: Argv, out: &mut [&'a [u8]; MAX_ARGS]) -> usize {
+    // SAFETY: the caller's promise.
+    let all = unsafe { entries(argv) };
+    let mut n = 0;
+    for (slot, &a) in out.iter_mut().zip(all) {
+        // SAFETY: the caller's promise.
+        *slot = unsafe { bytes(a) };
+        n += 1;
+    }
+    n
+}
+
+/// Writes one event line.
+fn log_event(
+    s: &Session,
+    event: &[u8],
+    pid: i32,
+    via: Via,
+    exe: &[u8],
+    plan: &Plan,
+    err: Option<c_int>,
+) {
+    if matches!(s.log, crate::session::LogTarget::Off) {
+        return;
+    }
+    let mut buf = [0u8; LINE];
+    let mut l = Line::new(&mut buf);
+    let (secs, ms) = log::now();
+    l.timestamp_field(secs, ms);
+    l.str_field("event", event);
+    l.num_field("pid", i64::from(pid));
+    // SAFETY: getppid cannot fail.
+    l.num_field("ppid", i64::from(unsafe { libc::getppid() }));
+    l.str_field("via", via.name());
+    l.str_field("exe", exe.get(..MAX_EXE).unwrap_or(exe));
+    l.str_field("reason", plan.reason.as_str().as_bytes());
+    l.keys_field("injected", plan.inject, &s.names);
+    l.keys_field("kept", plan.present, &s.names);
+    l.json_field("missing", &s.missing_json);
+    if let Some(e) = err {
+        l.num_field("errno", i64::from(e));
+    }
+    log::write_line(&s.log, l.finish());
+}
+
+/// Writes one warning line.
+pub fn warn(s: &Session, msg: &[u8]) {
+    let mut buf = [0u8; LINE];
+    let mut l = Line::new(&mut buf);
+    let (secs, ms) = log::now();
+    l.timestamp_field(secs, ms);
+    l.str_field("event", b"warn");
+    // SAFETY: getpid and getppid cannot fail.
+    l.num_field("pid", i64::from(unsafe { libc::getpid() }));
+    l.num_field("ppid", i64::from(unsafe { libc::getppid() }));
+    l.str_field("msg", msg);
+    log::write_line(&s.log, l.finish());
+}
+
+/// The merged envp for `plan`, built in `out`; `None` when the child keeps its own.
+fn merged(
+    s: &Session,
+    plan: &mut Plan,
+    env: &[*const c_char],
+    out: &mut [*const c_char; MAX_ENVP],
+) -> bool {
+    if s.mode == Mode::Audit || plan.inject == 0 {
+        return false;
+    }
+    let extra =
+        bits(plan.inject).filter_map(|i| s.entries.get(i)?.kv.as_ref().map(|kv| kv.as_ptr()));
+    if envp::merge(env, extra, core::ptr::null(), out).is_some() {
+        return true;
+    }
+    warn(
+        s,
+        b"the child's environment has too many entries to merge; left unchanged",
+    );
+    plan.inject = 0;
+    false
+}
+
+fn event_name(s: &Session) -> &'static [u8] {
+    if s.mode == Mode::Audit {
+        b"audit"
+    } else {
+        b"inject"
+    }
+}
+
+/// The exec hooks' common body: `call` runs the real function with the envp to use.
+///
+/// # Safety
+/// `argv` and `envp` as `execve(2)` takes them.
+pub unsafe fn exec(
+    via: Via,
+    exe: &[u8],
+    argv: Argv,
+    envp: Argv,
+    call: impl Fn(Argv) -> c_int,
+) -> c_int {
+    let Some(s) = crate::init::session() else {
+        return call(envp);
+    };
+    if s.mode == Mode::Off {
+        return call(envp);
+    }
+    let saved = errno();
+    let mut args: [&[u8]; MAX_ARGS] = [&[]; MAX_ARGS];
+    // SAFETY: the caller's promise.
+    let argc = unsafe { collect_args(argv, &mut args) };
+    // SAFETY: the caller's promise.
+    let env = unsafe { entries(envp) };
+    // SAFETY: the caller's promise.
+    let Some(mut plan) = (unsafe { plan(s, exe, args.get(..argc).unwrap_or(&[]), env) }) else {
+        set_errno(saved);
+        return call(envp);
+    };
+    let mut out = [core::ptr::null(); MAX_ENVP];
+    let inject = merged(s, &mut plan, env, &mut out);
+    // SAFETY: getpid cannot fail; in an exec hook our pid is the child's.
+    let pid = unsafe { libc::getpid() };
+    log_event(s, event_name(s), pid, via, exe, &plan, None);
+    set_errno(saved);
+    if !inject {
+        return call(envp);
+    }
+    let rc = call(out.as_ptr());
+    // Only a failed exec returns.
+    let mut err = errno();
+    if err == libc::E2BIG {
+        warn(s, b"E2BIG with the block added; exec without it");
+        set_errno(saved);
+        let rc = call(envp);
+        err = errno();
+        set_errno(err);
+        return rc;
+    }
+    log_event(s, b"exec-failed", pid, via, exe, &plan, Some(err));
+    set_errno(err);
+    rc
+}
+
+/// The `posix_spawn` hooks' common body: `call` runs the real function with the pid slot and
+/// the envp to use; it returns an error number, not -1.
+///
+/// # Safety
+/// The arguments as `posix_spawn(3)` takes them.
+pub unsafe fn spawn(
+    via: Via,
+    pid_out: *mut libc::pid_t,
+    exe: &[u8],
+    argv: Argv,
+    envp: Argv,
+    call: impl Fn(*mut libc::pid_t, Argv) -> c_int,
+) -> c_int {
+    let Some(s) = crate::init::session() else {
+        return call(pid_out, envp);
+    };
+    if s.mode == Mode::Off {
+        return call(pid_out, envp);
+    }
+    let saved = errno();
+    let mut args: [&[u8]; MAX_ARGS] = [&[]; MAX_ARGS];
+    // SAFETY: the caller's promise.
+    let argc = unsafe { collect_args(argv, &mut args) };
+    // SAFETY: the caller's promise.
+    let env = unsafe { entries(envp) };
+    // SAFETY: the caller's promise.
+    let Some(mut plan) = (unsafe { plan(s, exe, args.get(..argc).unwrap_or(&[]), env) }) else {
+        set_errno(saved);
+        return call(pid_out, envp);
+    };
+    let mut out = [core::ptr::null(); MAX_ENVP];
+    let inject = merged(s, &mut plan, env, &mut out);
+    // The caller may pass a NULL pid slot; we need the pid for the log either way.
+    let mut pid: libc::pid_t = 0;
+    let mut rc = call(&mut pid, if inject { out.as_ptr() } else { envp });
+    if rc == libc::E2BIG && inject {
+        warn(s, b"E2BIG with the block added; spawned without it");
+        plan.inject = 0;
+        rc = call(&mut pid, envp);
+    }
+    if rc == 0 {
+        if !pid_out.is_null() {
+            // SAFETY: a non-NULL pid slot is writable, as posix_spawn requires.
+            unsafe { *pid_out = pid };
+        }
+        log_event(s, event_name(s), pid, via, exe, &plan, None);
+    } else {
+        log_event(s, b"exec-failed", 0, via, exe, &plan, Some(rc));
+    }
+    set_errno(saved);
+    rc
+}

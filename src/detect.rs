@@ -154,22 +154,19 @@ fn plain(name: &[u8], args: &[&[u8]]) -> Verdict {
     v
 }
 
-/// `serena start-mcp-server`, `tool mcp-server`, `claude mcp serve`, `docker mcp gateway run`;
-/// but not `rg -n mcp src` or `claude mcp add`.
+/// `serena start-mcp-server`, `tool mcp-server`, `claude mcp serve`, `docker mcp gateway run`:
+/// the first argument, before any option, as subcommands come; not `grep -r mcp-server .`,
+/// `rg mcp src` or `claude mcp add`.
 fn subcommand_is_mcp(args: &[&[u8]]) -> bool {
-    let Some(i) = args.iter().position(|a| !is_option(a)) else {
-        return false;
-    };
-    let Some(&first) = args.get(i) else {
+    let Some(&first) = args.first() else {
         return false;
     };
     if first.eq_ignore_ascii_case(b"mcp") {
-        let verb = args.get(i + 1).copied().unwrap_or(&[]);
-        return i == 0
-            && matches!(
-                verb,
-                b"serve" | b"server" | b"start" | b"run" | b"stdio" | b"gateway"
-            );
+        let verb = args.get(1).copied().unwrap_or(&[]);
+        return matches!(
+            verb,
+            b"serve" | b"server" | b"start" | b"run" | b"stdio" | b"gateway"
+        );
     }
     let plain_word = first
         .iter()
@@ -315,8 +312,12 @@ fn package_runner(args: &[&[u8]], depth: u8) -> Verdict {
 
 /// A package that is an MCP server by name: `@modelcontextprotocol/server-*`, or any package
 /// whose name has the word `mcp` (`mcp-server-fetch`, `@playwright/mcp`, `blender-mcp`).
+/// A bare `mcp` is the Python SDK's CLI, which `command` judges by its subcommand.
 fn package_is_mcp(spec: &[u8]) -> bool {
     let name = package_name(spec);
+    if name.eq_ignore_ascii_case(b"mcp") {
+        return false;
+    }
     starts_with_ci(name, b"@modelcontextprotocol/server-")
         || (has_mcp_word(name) && !name.contains(&b':'))
         || (name.contains(&b':') && has_mcp_word(basename(name)))
@@ -571,3 +572,7 @@ const DOCKER_VALUE_OPTS: &[&[u8]] = &[
     b"--cpu-shares",
     b"-c",
 ];
+
+#[cfg(test)]
+#[path = "detect_tests.rs"]
+mod tests;

@@ -129,7 +129,7 @@ impl Session {
                 .chain(
                     block::siblings(kind)
                         .iter()
-                        .filter_map(|s| getenv(s).map(|v| (v, Source::Sibling(*s)))),
+                        .filter_map(|s| getenv(s).map(|v| (v, Source::Sibling(s)))),
                 )
                 .chain(
                     sandbox

@@ -136,7 +136,7 @@ unsafe fn plan(s: &Session, exe: &[u8], args: &[&[u8]], env: &[*const c_char]) -
 ///
 /// # Safety
 /// `argv` is NULL or a NULL-terminated array of NUL-terminated strings.
-unsafe fn collect_args<'a>(argv: Argv, out: &mut [&'a [u8]; MAX_ARGS]) -> usize {
+unsafe fn collect_args(argv: Argv, out: &mut [&[u8]; MAX_ARGS]) -> usize {
     // SAFETY: the caller's promise.
     let all = unsafe { entries(argv) };
     let mut n = 0;

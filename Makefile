@@ -7,7 +7,7 @@ export SHIM := $(SO)
 all: build
 
 build:
-	cargo build --release
+	cargo build --release --workspace
 
 demo: build
 	bash scripts/demo.sh
@@ -15,7 +15,7 @@ demo: build
 test: build unit c-tests integration
 
 unit:
-	cargo test --release
+	cargo test --release --workspace
 
 c-tests: build
 	$(MAKE) -C c-tests check SHIM=$(SO)
@@ -27,5 +27,5 @@ bench: build
 	bash bench/run.sh
 
 lint:
-	cargo fmt --check
-	cargo clippy --all-targets -- -D warnings
+	cargo fmt --all --check
+	cargo clippy --release --workspace --all-targets -- -D warnings

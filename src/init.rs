@@ -3,8 +3,9 @@
 //! (under `/etc/ld.so.preload` even in root-run helpers), so it is small, never panics on bad
 //! input, and never fails loudly: a bad config is one warning line.
 
-use crate::session::{Fs, Session};
 use core::sync::atomic::{AtomicPtr, Ordering};
+use mcp_env_shim_core::host::HostFs;
+use mcp_env_shim_core::session::Session;
 use std::ffi::{CStr, CString};
 
 static SESSION: AtomicPtr<Session> = AtomicPtr::new(core::ptr::null_mut());
@@ -41,17 +42,6 @@ fn host_var(name: &str) -> Option<String> {
     }
     // SAFETY: getenv returned a NUL-terminated string.
     Some(unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
-}
-
-struct HostFs;
-
-impl Fs for HostFs {
-    fn exists(&self, path: &str) -> bool {
-        std::path::Path::new(path).exists()
-    }
-    fn read(&self, path: &str) -> Result<String, String> {
-        std::fs::read_to_string(path).map_err(|e| e.to_string())
-    }
 }
 
 /// Keeps the variadic hooks of `execl.c` in the link: nothing in Rust calls them.

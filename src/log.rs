@@ -3,7 +3,7 @@
 //! reused by the host for a socket or an MCP stdio pipe. Stderr is written only when it is not
 //! the same pipe, socket or file as stdout, which may be an MCP stdio stream.
 
-use crate::session::LogTarget;
+use mcp_env_shim_core::session::LogTarget;
 
 pub fn write_line(target: &LogTarget, line: &[u8]) {
     match target {

@@ -3,14 +3,13 @@
 //! untouched. Allocation-free, lock-free and panic-free: it may run in a `vfork` child or in
 //! the child of a `fork` from a multi-threaded parent.
 
-use crate::config::Mode;
-use crate::detect::Reason;
-use crate::envp::{self, bits};
-use crate::jsonline::Line;
 use crate::log;
 use crate::real::Argv;
-use crate::session::Session;
 use core::ffi::{c_char, c_int, CStr};
+use mcp_env_shim_core::config::Mode;
+use mcp_env_shim_core::envp::{self, bits};
+use mcp_env_shim_core::jsonline::Line;
+use mcp_env_shim_core::session::{LogTarget, Plan, Session};
 
 /// Arguments looked at for detection; later ones are ignored.
 const MAX_ARGS: usize = 64;
@@ -53,13 +52,6 @@ impl Via {
             Via::PosixSpawnp => b"posix_spawnp",
         }
     }
-}
-
-/// A selected child: why, which block keys it has, which it gets.
-struct Plan {
-    reason: Reason,
-    present: u64,
-    inject: u64,
 }
 
 fn errno() -> c_int {
@@ -121,15 +113,7 @@ unsafe fn entries<'a>(arr: Argv) -> &'a [*const c_char] {
 /// `env` holds NUL-terminated strings.
 unsafe fn plan(s: &Session, exe: &[u8], args: &[&[u8]], env: &[*const c_char]) -> Option<Plan> {
     // SAFETY: the caller's promise.
-    let keys = env.iter().map(|&e| unsafe { c_key(e) });
-    let present = s.table.presence(&s.names, keys);
-    let dropped = envp::dropped(s.host_has, present);
-    let reason = s.selector.select(s.mode, exe, args, dropped)?;
-    Some(Plan {
-        reason,
-        present,
-        inject: s.with_value & !present,
-    })
+    s.plan(exe, args, env.iter().map(|&e| unsafe { c_key(e) }))
 }
 
 /// Collects up to `MAX_ARGS` arguments as byte slices.
@@ -158,7 +142,7 @@ fn log_event(
     plan: &Plan,
     err: Option<c_int>,
 ) {
-    if matches!(s.log, crate::session::LogTarget::Off) {
+    if matches!(s.log, LogTarget::Off) {
         return;
     }
     let mut buf = [0u8; LINE];

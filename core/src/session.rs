@@ -5,7 +5,8 @@
 
 use crate::block::{self, Kind, BUILTIN, MAX_KEYS};
 use crate::config::{Config, LogDest, Mode};
-use crate::envp::KeyTable;
+use crate::detect::Reason;
+use crate::envp::{self, KeyTable};
 use crate::select::Selector;
 use std::ffi::CString;
 
@@ -63,7 +64,33 @@ pub struct Session {
     pub warnings: Vec<String>,
 }
 
+/// A selected child: why, which block keys it has, which it is given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Plan {
+    pub reason: Reason,
+    pub present: u64,
+    pub inject: u64,
+}
+
 impl Session {
+    /// Decides about a child from its program, arguments and envp keys; `None` leaves it
+    /// alone. Allocation-free: the exec path calls it.
+    pub fn plan<'a>(
+        &self,
+        exe: &[u8],
+        args: &[&[u8]],
+        env_keys: impl Iterator<Item = &'a [u8]>,
+    ) -> Option<Plan> {
+        let present = self.table.presence(&self.names, env_keys);
+        let dropped = envp::dropped(self.host_has, present);
+        let reason = self.selector.select(self.mode, exe, args, dropped)?;
+        Some(Plan {
+            reason,
+            present,
+            inject: self.with_value & !present,
+        })
+    }
+
     /// Prepares the session from the host's environment (`getenv`), whether the process runs
     /// in secure-execution mode, and the file system.
     pub fn prepare(getenv: &dyn Fn(&str) -> Option<String>, secure: bool, fs: &dyn Fs) -> Session {

@@ -18,6 +18,16 @@ pub enum Mode {
 }
 
 impl Mode {
+    /// The flag's spelling of the mode.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Mcp => "mcp",
+            Mode::All => "all",
+            Mode::Audit => "audit",
+            Mode::Off => "off",
+        }
+    }
+
     /// Parses a mode as the flag spells it; `None` for an unknown word.
     pub fn parse(s: &str) -> Option<Mode> {
         match s.trim().to_ascii_lowercase().as_str() {

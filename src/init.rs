@@ -6,7 +6,7 @@
 use core::sync::atomic::{AtomicPtr, Ordering};
 use mcp_env_shim_core::host::HostFs;
 use mcp_env_shim_core::session::Session;
-use std::ffi::{CStr, CString};
+use std::ffi::CStr;
 
 static SESSION: AtomicPtr<Session> = AtomicPtr::new(core::ptr::null_mut());
 
@@ -32,11 +32,17 @@ extern "C" fn init() {
 }
 
 /// The host's own variable, read once here (libc's getenv: no lock, no copy of the whole
-/// environment).
+/// environment; the name is NUL-terminated on the stack).
 fn host_var(name: &str) -> Option<String> {
-    let c = CString::new(name).ok()?;
-    // SAFETY: a NUL-terminated name; the result is NULL or a string in environ.
-    let p = unsafe { libc::getenv(c.as_ptr()) };
+    let mut buf = [0u8; 128];
+    let dst = buf.get_mut(..name.len())?;
+    dst.copy_from_slice(name.as_bytes());
+    if name.len() >= buf.len() || name.as_bytes().contains(&0) {
+        return None;
+    }
+    // SAFETY: `buf` holds the name and a NUL after it; the result is NULL or a string in
+    // environ.
+    let p = unsafe { libc::getenv(buf.as_ptr().cast()) };
     if p.is_null() {
         return None;
     }

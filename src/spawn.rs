@@ -179,7 +179,7 @@ pub fn warn(s: &Session, msg: &[u8]) {
     log::write_line(&s.log, l.finish());
 }
 
-/// The merged envp for `plan`, built in `out`; `None` when the child keeps its own.
+/// Builds the merged envp for `plan` in `out`; false when the child keeps its own envp.
 fn merged(
     s: &Session,
     plan: &mut Plan,

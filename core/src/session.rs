@@ -138,12 +138,22 @@ impl Session {
         let sandbox = getenv("OPENSHELL_SANDBOX").as_deref() == Some("1")
             || fs.exists(&format!("{tls_dir}/{}", block::OPENSHELL_CA));
 
+        // Each key's host value, read once; siblings are block keys, looked up here too.
+        let host: Vec<Option<String>> = names
+            .iter()
+            .map(|n| std::str::from_utf8(n).ok().and_then(getenv))
+            .collect();
+        let host_of = |key: &str| {
+            let i = names.iter().position(|n| **n == *key.as_bytes())?;
+            host.get(i)?.clone()
+        };
         let mut entries = Vec::new();
         let (mut with_value, mut host_has) = (0u64, 0u64);
         let mut missing: Vec<(String, &str)> = Vec::new();
         for (i, (name, &kind)) in names.iter().zip(&kinds).enumerate() {
             let name = String::from_utf8_lossy(name).into_owned();
-            if getenv(&name).is_some() {
+            let own = host.get(i).cloned().flatten();
+            if own.is_some() {
                 host_has |= 1 << i;
             }
             // Candidates best first; a path-valued key takes the first whose file exists.
@@ -152,11 +162,11 @@ impl Session {
                 .get(&name)
                 .map(|v| (v.clone(), Source::Config))
                 .into_iter()
-                .chain(getenv(&name).map(|v| (v, Source::Host)))
+                .chain(own.map(|v| (v, Source::Host)))
                 .chain(
                     block::siblings(kind)
                         .iter()
-                        .filter_map(|s| getenv(s).map(|v| (v, Source::Sibling(s)))),
+                        .filter_map(|s| host_of(s).map(|v| (v, Source::Sibling(s)))),
                 )
                 .chain(
                     sandbox

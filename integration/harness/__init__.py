@@ -1,0 +1,1 @@
+"""Harness of the end-to-end test: processes, the sandbox stand-in, the gateways."""

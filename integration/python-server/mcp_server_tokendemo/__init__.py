@@ -1,0 +1,1 @@
+"""mcp_server_tokendemo: the Python twin of the Node demo server (see __main__.py)."""

@@ -136,7 +136,7 @@ unsafe fn collect_args(argv: Argv, out: &mut [&[u8]; MAX_ARGS]) -> usize {
 fn log_event(
     s: &Session,
     event: &[u8],
-    pid: i32,
+    (pid, ppid): (i32, i32),
     via: Via,
     exe: &[u8],
     plan: &Plan,
@@ -151,8 +151,7 @@ fn log_event(
     l.timestamp_field(secs, ms);
     l.str_field("event", event);
     l.num_field("pid", i64::from(pid));
-    // SAFETY: getppid cannot fail.
-    l.num_field("ppid", i64::from(unsafe { libc::getppid() }));
+    l.num_field("ppid", i64::from(ppid));
     l.str_field("via", via.name());
     l.str_field("exe", exe.get(..MAX_EXE).unwrap_or(exe));
     l.str_field("reason", plan.reason.as_str().as_bytes());
@@ -240,9 +239,9 @@ pub unsafe fn exec(
     };
     let mut out = [core::ptr::null(); MAX_ENVP];
     let inject = merged(s, &mut plan, env, &mut out);
-    // SAFETY: getpid cannot fail; in an exec hook our pid is the child's.
-    let pid = unsafe { libc::getpid() };
-    log_event(s, event_name(s), pid, via, exe, &plan, None);
+    // SAFETY: getpid and getppid cannot fail; in an exec hook we are the child.
+    let ids = unsafe { (libc::getpid(), libc::getppid()) };
+    log_event(s, event_name(s), ids, via, exe, &plan, None);
     set_errno(saved);
     if !inject {
         return call(envp);
@@ -258,7 +257,7 @@ pub unsafe fn exec(
         set_errno(err);
         return rc;
     }
-    log_event(s, b"exec-failed", pid, via, exe, &plan, Some(err));
+    log_event(s, b"exec-failed", ids, via, exe, &plan, Some(err));
     set_errno(err);
     rc
 }
@@ -297,21 +296,27 @@ pub unsafe fn spawn(
     let inject = merged(s, &mut plan, env, &mut out);
     // The caller may pass a NULL pid slot; we need the pid for the log either way.
     let mut pid: libc::pid_t = 0;
+    set_errno(saved);
     let mut rc = call(&mut pid, if inject { out.as_ptr() } else { envp });
     if rc == libc::E2BIG && inject {
         warn(s, b"E2BIG with the block added; spawned without it");
         plan.inject = 0;
+        set_errno(saved);
         rc = call(&mut pid, envp);
     }
+    // What the real call left in errno (glibc's posix_spawn may set it) is what the caller sees.
+    let after = errno();
+    // SAFETY: getpid cannot fail; the spawned child's parent is this process.
+    let me = unsafe { libc::getpid() };
     if rc == 0 {
         if !pid_out.is_null() {
             // SAFETY: a non-NULL pid slot is writable, as posix_spawn requires.
             unsafe { *pid_out = pid };
         }
-        log_event(s, event_name(s), pid, via, exe, &plan, None);
+        log_event(s, event_name(s), (pid, me), via, exe, &plan, None);
     } else {
-        log_event(s, b"exec-failed", 0, via, exe, &plan, Some(rc));
+        log_event(s, b"exec-failed", (0, me), via, exe, &plan, Some(rc));
     }
-    set_errno(saved);
+    set_errno(after);
     rc
 }

@@ -69,10 +69,11 @@ pub fn classify(path: &[u8], argv: &[&[u8]]) -> Verdict {
     v
 }
 
-/// Whether any token of the command line mentions `mcp` as a word: the weak hint that, with a
-/// dropped environment, selects a child.
+/// Whether the program or an argument is named with the word `mcp`: the weak hint that, with
+/// a dropped environment, selects a child. Basenames only: the directory a program happens to
+/// live in (a checkout called `mcp-tools/`) says nothing about the program.
 pub fn mentions_mcp(path: &[u8], argv: &[&[u8]]) -> bool {
-    has_mcp_word(path) || argv.iter().any(|a| has_mcp_word(a))
+    has_mcp_word(basename(path)) || argv.iter().any(|a| has_mcp_word(basename(a)))
 }
 
 fn named(r: Reason) -> Verdict {

@@ -162,15 +162,18 @@ fn argv0_counts_when_the_path_is_a_generic_launcher_name() {
 }
 
 #[test]
-fn mentions_of_mcp_anywhere_are_the_weak_hint() {
-    assert!(mentions_mcp(
-        b"/usr/bin/node",
-        &[b"node", b"/srv/mcp/index.js"]
-    ));
+fn mentions_of_mcp_in_names_are_the_weak_hint() {
+    assert!(mentions_mcp(b"/usr/bin/node", &[b"node", b"/srv/x/mcp.js"]));
+    assert!(mentions_mcp(b"/usr/bin/rg", &[b"rg", b"mcp", b"src"]));
     assert!(!mentions_mcp(
         b"/usr/bin/node",
         &[b"node", b"/srv/app/index.js"]
     ));
+    let plain = b"/tmp/mcp-env-shim/plain-child";
+    assert!(
+        !mentions_mcp(plain, &[plain]),
+        "the directory is not the name"
+    );
 }
 
 #[test]

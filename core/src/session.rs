@@ -156,7 +156,9 @@ impl Session {
             if own.is_some() {
                 host_has |= 1 << i;
             }
-            // Candidates best first; a path-valued key takes the first whose file exists.
+            // Candidates best first. A path-valued key whose own value (config or host)
+            // names a missing file is not injected; siblings and defaults that are missing
+            // are skipped.
             let candidates = config
                 .values
                 .get(&name)
@@ -179,6 +181,10 @@ impl Session {
             for (v, source) in candidates {
                 if block::names_a_path(kind) && !fs.exists(&v) {
                     why = "ca-file-not-found";
+                    // The key's own value is not second-guessed; a derived one is skipped.
+                    if matches!(source, Source::Config | Source::Host) {
+                        break;
+                    }
                     continue;
                 }
                 found = CString::new(format!("{name}={v}"))

@@ -334,22 +334,20 @@ fn secure_mode_ignores_config_and_log_paths_from_the_environment() {
 }
 
 #[test]
-fn a_ca_key_whose_file_is_gone_takes_the_next_candidate_that_exists() {
+fn a_ca_key_whose_own_file_is_gone_is_left_out_but_a_sibling_skips_to_one_that_exists() {
     let env = [
         ("SSL_CERT_FILE", "/gone.pem"),
         ("REQUESTS_CA_BUNDLE", "/tls/bundle.pem"),
     ];
     let s = prepare(&env, false, &tls_files());
-    assert_eq!(
-        value(&s, "SSL_CERT_FILE").as_deref(),
-        Some("/tls/bundle.pem")
-    );
-    assert_eq!(
-        source(&s, "SSL_CERT_FILE"),
-        Some(Source::Sibling("REQUESTS_CA_BUNDLE"))
-    );
+    assert_eq!(value(&s, "SSL_CERT_FILE"), None);
+    assert_eq!(missing(&s)["SSL_CERT_FILE"], "ca-file-not-found");
     assert_eq!(
         value(&s, "NPM_CONFIG_CAFILE").as_deref(),
         Some("/tls/bundle.pem")
+    );
+    assert_eq!(
+        source(&s, "NPM_CONFIG_CAFILE"),
+        Some(Source::Sibling("REQUESTS_CA_BUNDLE"))
     );
 }

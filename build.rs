@@ -2,9 +2,11 @@
 //! exports them from the library next to the Rust ones.
 fn main() {
     println!("cargo:rerun-if-changed=src/execl.c");
+    println!("cargo:rerun-if-changed=src/nounwind.c");
     println!("cargo:rerun-if-changed=src/exports.map");
     cc::Build::new()
         .file("src/execl.c")
+        .file("src/nounwind.c")
         .flag("-Wall")
         .flag("-Wextra")
         .flag("-Werror")

@@ -3,10 +3,12 @@
 //! (under `/etc/ld.so.preload` even in root-run helpers), so it is small, never panics on bad
 //! input, and never fails loudly: a bad config is one warning line.
 
+use alloc::boxed::Box;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::ffi::CStr;
 use core::sync::atomic::{AtomicPtr, Ordering};
-use mcp_env_shim_core::host::HostFs;
-use mcp_env_shim_core::session::Session;
-use std::ffi::CStr;
+use mcp_env_shim_core::session::{Fs, Session};
 
 static SESSION: AtomicPtr<Session> = AtomicPtr::new(core::ptr::null_mut());
 
@@ -48,6 +50,68 @@ fn host_var(name: &str) -> Option<String> {
     }
     // SAFETY: getenv returned a NUL-terminated string.
     Some(unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+}
+
+/// The file system through libc: `stat` and `open`/`read`, without `std`.
+struct HostFs;
+
+/// `path` NUL-terminated, for libc; `None` if it holds a NUL.
+fn c_path(path: &str) -> Option<Vec<u8>> {
+    if path.as_bytes().contains(&0) {
+        return None;
+    }
+    let mut v = Vec::with_capacity(path.len() + 1);
+    v.extend_from_slice(path.as_bytes());
+    v.push(0);
+    Some(v)
+}
+
+impl Fs for HostFs {
+    fn exists(&self, path: &str) -> bool {
+        let Some(p) = c_path(path) else { return false };
+        // SAFETY: a NUL-terminated path and a stat buffer we own.
+        let mut st: libc::stat = unsafe { core::mem::zeroed() };
+        unsafe { libc::stat(p.as_ptr().cast(), &mut st) == 0 }
+    }
+
+    fn read(&self, path: &str) -> Result<String, String> {
+        let p = c_path(path).ok_or("the path contains a NUL byte")?;
+        // SAFETY: a NUL-terminated path.
+        let fd = unsafe { libc::open(p.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC) };
+        if fd < 0 {
+            return Err(os_error());
+        }
+        let mut data = Vec::new();
+        let mut buf = [0u8; 4096];
+        let result = loop {
+            // SAFETY: `buf` is writable for its length.
+            let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+            match n {
+                0 => break Ok(()),
+                n if n > 0 => data.extend_from_slice(buf.get(..n as usize).unwrap_or(&[])),
+                _ if errno() == libc::EINTR => {}
+                _ => break Err(os_error()),
+            }
+        };
+        // SAFETY: we opened `fd` above.
+        unsafe { libc::close(fd) };
+        result?;
+        String::from_utf8(data).map_err(|_| "the file is not UTF-8".to_string())
+    }
+}
+
+fn errno() -> libc::c_int {
+    // SAFETY: errno is thread-local.
+    unsafe { *libc::__errno_location() }
+}
+
+/// The current errno as text, e.g. "No such file or directory (os error 2)".
+fn os_error() -> String {
+    let e = errno();
+    // SAFETY: strerror returns a NUL-terminated string; the constructor runs before any thread
+    // the host starts, so its static buffer is not shared.
+    let msg = unsafe { CStr::from_ptr(libc::strerror(e)) }.to_string_lossy();
+    alloc::format!("{msg} (os error {e})")
 }
 
 /// Keeps the variadic hooks of `execl.c` in the link: nothing in Rust calls them.

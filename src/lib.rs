@@ -5,6 +5,10 @@
 //! without preloading anything. The edge is compiled out of test builds: in a test binary,
 //! exported `execve` & co. would interpose the test runner's own.
 
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+
 #[cfg(not(test))]
 mod hooks;
 #[cfg(not(test))]
@@ -13,5 +17,7 @@ mod init;
 mod log;
 #[cfg(not(test))]
 mod real;
+#[cfg(not(test))]
+mod rt;
 #[cfg(not(test))]
 mod spawn;

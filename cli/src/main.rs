@@ -2,10 +2,11 @@
 //! this environment, `explain` what it would do for a command, `log` what it did.
 
 mod explain;
+mod fs;
 mod log;
 mod status;
 
-use mcp_env_shim_core::host::HostFs;
+use fs::HostFs;
 use mcp_env_shim_core::session::Session;
 use std::process::ExitCode;
 

@@ -111,6 +111,9 @@ pub const OPENSHELL_PROXY: &str = "http://10.200.0.1:3128";
 pub const OPENSHELL_NO_PROXY: &str = "127.0.0.1,localhost,::1";
 
 /// The built-in OpenShell value of `kind`, given the sandbox's TLS directory.
+use alloc::format;
+use alloc::string::{String, ToString};
+
 pub fn openshell_default(kind: Kind, tls_dir: &str) -> Option<String> {
     match kind {
         Kind::Proxy(ProxyRole::No) => Some(OPENSHELL_NO_PROXY.to_string()),

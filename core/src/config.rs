@@ -1,8 +1,11 @@
 //! The operator's settings: the `MCP_ENV_SHIM*` variables and the JSON config file, parsed
 //! into plain values. No I/O here; `session` reads the file and the environment.
 
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 use serde::Deserialize;
-use std::collections::BTreeMap;
 
 /// What the shim does with a child.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,11 +2,14 @@
 //! touches FFI: the exec-path parts (`names`, `detect`, `select`, `envp`, `jsonline`) are
 //! allocation-free and panic-free; `config` and `session` run at load time.
 
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+
 pub mod block;
 pub mod config;
 pub mod detect;
 pub mod envp;
-pub mod host;
 pub mod jsonline;
 pub mod names;
 pub mod select;

@@ -5,6 +5,9 @@
 use crate::config::Mode;
 use crate::detect::{classify, mentions_mcp, Reason};
 use crate::names::{basename, glob_match, package_name};
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
 
 /// The operator's patterns, matched against the program's name and each argument's name
 /// (basename, without a package version).

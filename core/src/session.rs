@@ -8,7 +8,11 @@ use crate::config::{Config, LogDest, Mode};
 use crate::detect::Reason;
 use crate::envp::{self, KeyTable};
 use crate::select::Selector;
-use std::ffi::CString;
+use alloc::boxed::Box;
+use alloc::ffi::CString;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 
 /// Where the config lives unless `MCP_ENV_SHIM_CONFIG` says otherwise.
 pub const DEFAULT_CONFIG: &str = "/etc/mcp-env-shim/config.json";
@@ -141,7 +145,7 @@ impl Session {
         // Each key's host value, read once; siblings are block keys, looked up here too.
         let host: Vec<Option<String>> = names
             .iter()
-            .map(|n| std::str::from_utf8(n).ok().and_then(getenv))
+            .map(|n| core::str::from_utf8(n).ok().and_then(getenv))
             .collect();
         let host_of = |key: &str| {
             let i = names.iter().position(|n| **n == *key.as_bytes())?;

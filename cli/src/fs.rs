@@ -1,7 +1,7 @@
-//! The real file system for `Session::prepare`, shared by the library's constructor and the
-//! CLI. Load time only.
+//! The file system for `Session::prepare`, through `std` (the library has its own, through
+//! libc, as it is built without `std`).
 
-use crate::session::Fs;
+use mcp_env_shim_core::session::Fs;
 
 pub struct HostFs;
 

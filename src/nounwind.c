@@ -1,0 +1,15 @@
+/* The precompiled `core` and `alloc` libraries carry unwinding landing pads that name these
+ * two symbols. The library is built with panic=abort and never unwinds, and without `std`
+ * nothing defines them: the loader (BIND_NOW) would refuse to load it. They are hidden: they
+ * must never interpose the host's own unwinder (a C++ host's exceptions go through
+ * _Unwind_Resume). */
+#include <stdlib.h>
+
+__attribute__((visibility("hidden"), noreturn)) void _Unwind_Resume(void *exception) {
+    (void)exception;
+    abort();
+}
+
+__attribute__((visibility("hidden"), noreturn)) void rust_eh_personality(void) {
+    abort();
+}

@@ -3,12 +3,14 @@
 //! (under `/etc/ld.so.preload` even in root-run helpers), so it is small, never panics on bad
 //! input, and never fails loudly: a bad config is one warning line.
 
+use crate::spawn::c_key;
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::ffi::CStr;
 use core::sync::atomic::{AtomicPtr, Ordering};
-use mcp_env_shim_core::session::{Fs, Session};
+use mcp_env_shim_core::envp::KeyTable;
+use mcp_env_shim_core::session::{Env, Fs, Session};
 
 static SESSION: AtomicPtr<Session> = AtomicPtr::new(core::ptr::null_mut());
 
@@ -26,30 +28,59 @@ extern "C" fn init() {
     crate::real::resolve_all();
     // SAFETY: getauxval has no preconditions.
     let secure = unsafe { libc::getauxval(libc::AT_SECURE) } != 0;
-    let s = Session::prepare(&host_var, secure, &HostFs);
+    let s = Session::prepare(&HostEnv, secure, &HostFs);
     for w in &s.warnings {
         crate::spawn::warn(&s, w.as_bytes());
     }
     SESSION.store(Box::into_raw(Box::new(s)), Ordering::Release);
 }
 
-/// The host's own variable, read once here (libc's getenv: no lock, no copy of the whole
-/// environment; the name is NUL-terminated on the stack).
-fn host_var(name: &str) -> Option<String> {
-    let mut buf = [0u8; 128];
-    let dst = buf.get_mut(..name.len())?;
-    dst.copy_from_slice(name.as_bytes());
-    if name.len() >= buf.len() || name.as_bytes().contains(&0) {
-        return None;
+/// The host's own environment, read once here, straight from `environ`: no lock, no copy of
+/// the whole environment.
+struct HostEnv;
+
+extern "C" {
+    static environ: *const *const libc::c_char;
+}
+
+impl Env for HostEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        let mut buf = [0u8; 128];
+        if name.len() >= buf.len() || name.as_bytes().contains(&0) {
+            return None;
+        }
+        buf.get_mut(..name.len())?.copy_from_slice(name.as_bytes());
+        // SAFETY: `buf` holds the name and a NUL after it; the result is NULL or a string in
+        // environ.
+        let p = unsafe { libc::getenv(buf.as_ptr().cast()) };
+        // SAFETY: getenv returned NULL or a NUL-terminated string.
+        (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
     }
-    // SAFETY: `buf` holds the name and a NUL after it; the result is NULL or a string in
-    // environ.
-    let p = unsafe { libc::getenv(buf.as_ptr().cast()) };
-    if p.is_null() {
-        return None;
+
+    /// One pass over `environ` for all the block's keys, instead of a `getenv` scan per key.
+    fn vars(&self, names: &[Box<[u8]>]) -> Vec<Option<String>> {
+        let table = KeyTable::new(names);
+        let mut out: Vec<Option<String>> = names.iter().map(|_| None).collect();
+        // SAFETY: environ is NULL or a NULL-terminated array of NUL-terminated strings, and
+        // nothing changes it while the constructor runs.
+        let mut p = unsafe { environ };
+        while !p.is_null() && !unsafe { *p }.is_null() {
+            // SAFETY: as above; only a matching entry is measured whole.
+            let (entry, key) = unsafe { (*p, c_key(*p)) };
+            if let Some(slot) = table.find(names, key).and_then(|i| out.get_mut(i)) {
+                // The first occurrence wins, as getenv's does.
+                if slot.is_none() {
+                    // SAFETY: as above.
+                    let all = unsafe { CStr::from_ptr(entry) }.to_bytes();
+                    let value = all.get(key.len() + 1..).unwrap_or_default();
+                    *slot = Some(String::from_utf8_lossy(value).into_owned());
+                }
+            }
+            // SAFETY: not past the terminating NULL.
+            p = unsafe { p.add(1) };
+        }
+        out
     }
-    // SAFETY: getenv returned a NUL-terminated string.
-    Some(unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
 }
 
 /// The file system through libc: `stat` and `open`/`read`, without `std`.
@@ -68,10 +99,17 @@ fn c_path(path: &str) -> Option<Vec<u8>> {
 
 impl Fs for HostFs {
     fn exists(&self, path: &str) -> bool {
-        let Some(p) = c_path(path) else { return false };
-        // SAFETY: a NUL-terminated path and a stat buffer we own.
+        let mut buf = [0u8; 1024];
+        let Some(dst) = buf.get_mut(..path.len()) else {
+            return false;
+        };
+        dst.copy_from_slice(path.as_bytes());
+        if path.len() >= buf.len() || path.as_bytes().contains(&0) {
+            return false;
+        }
+        // SAFETY: `buf` holds the path and a NUL after it; the stat buffer is ours.
         let mut st: libc::stat = unsafe { core::mem::zeroed() };
-        unsafe { libc::stat(p.as_ptr().cast(), &mut st) == 0 }
+        unsafe { libc::stat(buf.as_ptr().cast(), &mut st) == 0 }
     }
 
     fn read(&self, path: &str) -> Result<String, String> {

@@ -80,7 +80,7 @@ unsafe fn bytes<'a>(p: *const c_char) -> &'a [u8] {
 ///
 /// # Safety
 /// `p` is a NUL-terminated string that outlives the returned slice.
-unsafe fn c_key<'a>(p: *const c_char) -> &'a [u8] {
+pub unsafe fn c_key<'a>(p: *const c_char) -> &'a [u8] {
     let mut n = 0;
     // SAFETY: we stop at the NUL, so every byte read is inside the string.
     while unsafe { *p.add(n) } != 0 && unsafe { *p.add(n) } != b'=' as c_char {

@@ -24,7 +24,7 @@ const USAGE: &str = "usage:
 
 /// The session the library would prepare in this process.
 fn session() -> Session {
-    Session::prepare(&|k| std::env::var(k).ok(), false, &HostFs)
+    Session::prepare(&|k: &str| std::env::var(k).ok(), false, &HostFs)
 }
 
 fn main() -> ExitCode {

@@ -23,6 +23,20 @@ impl KeyTable {
         KeyTable { by_first }
     }
 
+    /// The index in `keys` of the environment key `key`, if it is a block key.
+    pub fn find<K: AsRef<[u8]>>(&self, keys: &[K], key: &[u8]) -> Option<usize> {
+        let first = *key.first()?;
+        let mut cands = self.by_first.get(usize::from(first)).copied().unwrap_or(0);
+        while cands != 0 {
+            let i = cands.trailing_zeros() as usize;
+            cands &= cands - 1;
+            if keys.get(i).is_some_and(|name| name.as_ref() == key) {
+                return Some(i);
+            }
+        }
+        None
+    }
+
     /// The mask of block keys (by index into `keys`) among the environment keys given.
     /// A key counts as present whatever its value, even empty.
     pub fn presence<'a, K: AsRef<[u8]>>(
@@ -30,19 +44,9 @@ impl KeyTable {
         keys: &[K],
         env_keys: impl Iterator<Item = &'a [u8]>,
     ) -> u64 {
-        let mut present = 0u64;
-        for k in env_keys {
-            let Some(&first) = k.first() else { continue };
-            let mut cands = self.by_first.get(usize::from(first)).copied().unwrap_or(0);
-            while cands != 0 {
-                let i = cands.trailing_zeros();
-                cands &= cands - 1;
-                if keys.get(i as usize).is_some_and(|name| name.as_ref() == k) {
-                    present |= 1 << i;
-                }
-            }
-        }
-        present
+        env_keys
+            .filter_map(|k| self.find(keys, k))
+            .fold(0, |mask, i| mask | 1 << i)
     }
 }
 

@@ -17,6 +17,23 @@ use alloc::vec::Vec;
 /// Where the config lives unless `MCP_ENV_SHIM_CONFIG` says otherwise.
 pub const DEFAULT_CONFIG: &str = "/etc/mcp-env-shim/config.json";
 
+/// The host process's environment as the session needs it.
+pub trait Env {
+    fn var(&self, name: &str) -> Option<String>;
+
+    /// The values of many keys at once; the library reads its environment once for all.
+    fn vars(&self, names: &[Box<[u8]>]) -> Vec<Option<String>> {
+        let var = |n: &[u8]| core::str::from_utf8(n).ok().and_then(|n| self.var(n));
+        names.iter().map(|n| var(n)).collect()
+    }
+}
+
+impl<F: Fn(&str) -> Option<String>> Env for F {
+    fn var(&self, name: &str) -> Option<String> {
+        self(name)
+    }
+}
+
 /// The file system as the session needs it.
 pub trait Fs {
     fn exists(&self, path: &str) -> bool;
@@ -95,11 +112,11 @@ impl Session {
         })
     }
 
-    /// Prepares the session from the host's environment (`getenv`), whether the process runs
+    /// Prepares the session from the host's environment, whether the process runs
     /// in secure-execution mode, and the file system.
-    pub fn prepare(getenv: &dyn Fn(&str) -> Option<String>, secure: bool, fs: &dyn Fs) -> Session {
+    pub fn prepare(env: &dyn Env, secure: bool, fs: &dyn Fs) -> Session {
         let mut warnings = Vec::new();
-        let env_mode = getenv("MCP_ENV_SHIM").map(|m| {
+        let env_mode = env.var("MCP_ENV_SHIM").map(|m| {
             Mode::parse(&m).unwrap_or_else(|| {
                 warnings.push(format!(
                     "MCP_ENV_SHIM={m:?} is not mcp, all, audit or off; using mcp"
@@ -112,14 +129,15 @@ impl Session {
             return Session::off(warnings);
         }
 
-        let config = load_config(getenv, secure, fs, &mut warnings);
+        let config = load_config(env, secure, fs, &mut warnings);
         let mode = env_mode
             .or_else(|| config.mode.as_deref().and_then(Mode::parse))
             .unwrap_or(Mode::Mcp);
-        let log = log_target(getenv, secure, &config, &mut warnings);
+        let log = log_target(env, secure, &config, &mut warnings);
 
-        let mut names: Vec<Box<[u8]>> = Vec::new();
-        let mut kinds = Vec::new();
+        let extras = config.extra_keys.len() + config.values.len();
+        let mut names: Vec<Box<[u8]>> = Vec::with_capacity(BUILTIN.len() + extras);
+        let mut kinds = Vec::with_capacity(BUILTIN.len() + extras);
         for k in BUILTIN {
             names.push(k.name.as_bytes().into());
             kinds.push(k.kind);
@@ -138,35 +156,35 @@ impl Session {
             kinds.push(Kind::Extra);
         }
 
-        let tls_dir = openshell_tls_dir(getenv, fs);
-        let sandbox = getenv("OPENSHELL_SANDBOX").as_deref() == Some("1")
-            || fs.exists(&format!("{tls_dir}/{}", block::OPENSHELL_CA));
+        let tls_dir = openshell_tls_dir(env, fs);
+        let sandbox = env.var("OPENSHELL_SANDBOX").as_deref() == Some("1")
+            || fs.exists(&concat(&[&tls_dir, "/", block::OPENSHELL_CA]));
 
-        // Each key's host value, read once; siblings are block keys, looked up here too.
-        let host: Vec<Option<String>> = names
-            .iter()
-            .map(|n| core::str::from_utf8(n).ok().and_then(getenv))
-            .collect();
+        // Each key's host value, read once; siblings are block keys, found here too.
+        let host = env.vars(&names);
         let host_of = |key: &str| {
             let i = names.iter().position(|n| **n == *key.as_bytes())?;
-            host.get(i)?.clone()
+            host.get(i)?.as_deref()
         };
-        let mut entries = Vec::new();
+        let mut entries = Vec::with_capacity(names.len());
         let (mut with_value, mut host_has) = (0u64, 0u64);
-        let mut missing: Vec<(String, &str)> = Vec::new();
+        let mut missing_json = String::from("{");
         for (i, (name, &kind)) in names.iter().zip(&kinds).enumerate() {
-            let name = String::from_utf8_lossy(name).into_owned();
-            let own = host.get(i).cloned().flatten();
+            let name = core::str::from_utf8(name).unwrap_or_default();
+            let own = host.get(i).and_then(Option::as_deref);
             if own.is_some() {
                 host_has |= 1 << i;
             }
             // Candidates best first. A path-valued key whose own value (config or host)
             // names a missing file is not injected; siblings and defaults that are missing
             // are skipped.
+            let default = sandbox
+                .then(|| block::openshell_default(kind, &tls_dir))
+                .flatten();
             let candidates = config
                 .values
-                .get(&name)
-                .map(|v| (v.clone(), Source::Config))
+                .get(name)
+                .map(|v| (v.as_str(), Source::Config))
                 .into_iter()
                 .chain(own.map(|v| (v, Source::Host)))
                 .chain(
@@ -174,16 +192,11 @@ impl Session {
                         .iter()
                         .filter_map(|s| host_of(s).map(|v| (v, Source::Sibling(s)))),
                 )
-                .chain(
-                    sandbox
-                        .then(|| block::openshell_default(kind, &tls_dir))
-                        .flatten()
-                        .map(|v| (v, Source::OpenShell)),
-                );
+                .chain(default.as_deref().map(|v| (v, Source::OpenShell)));
             let mut why = "no-value";
             let mut found = None;
             for (v, source) in candidates {
-                if block::names_a_path(kind) && !fs.exists(&v) {
+                if block::names_a_path(kind) && !fs.exists(v) {
                     why = "ca-file-not-found";
                     // The key's own value is not second-guessed; a derived one is skipped.
                     if matches!(source, Source::Config | Source::Host) {
@@ -191,7 +204,7 @@ impl Session {
                     }
                     continue;
                 }
-                found = CString::new(format!("{name}={v}"))
+                found = CString::new(concat(&[name, "=", v]))
                     .ok()
                     .map(|kv| (kv, source));
                 break;
@@ -206,7 +219,13 @@ impl Session {
                     }
                 }
                 None => {
-                    missing.push((name, why));
+                    // Names are environment variable names: nothing to escape.
+                    if missing_json.len() > 1 {
+                        missing_json.push(',');
+                    }
+                    for part in ["\"", name, "\":\"", why, "\""] {
+                        missing_json.push_str(part);
+                    }
                     Entry {
                         kind,
                         kv: None,
@@ -216,14 +235,8 @@ impl Session {
             };
             entries.push(entry);
         }
+        missing_json.push('}');
 
-        let missing_json = serde_json::to_vec(
-            &missing
-                .into_iter()
-                .map(|(k, why)| (k, why.into()))
-                .collect::<serde_json::Map<String, serde_json::Value>>(),
-        )
-        .unwrap_or_else(|_| b"{}".to_vec());
         Session {
             mode,
             log,
@@ -232,7 +245,7 @@ impl Session {
             entries,
             with_value,
             host_has,
-            missing_json: missing_json.into(),
+            missing_json: missing_json.into_bytes().into(),
             selector: Selector::new(&config.include, &config.exclude),
             warnings,
         }
@@ -257,13 +270,11 @@ impl Session {
 
 /// The config named by `MCP_ENV_SHIM_CONFIG` (ignored in secure mode), else the default file
 /// if it exists, else defaults. A config that cannot be read or parsed is one warning.
-fn load_config(
-    getenv: &dyn Fn(&str) -> Option<String>,
-    secure: bool,
-    fs: &dyn Fs,
-    warnings: &mut Vec<String>,
-) -> Config {
-    let path = match getenv("MCP_ENV_SHIM_CONFIG").filter(|p| !secure && !p.is_empty()) {
+fn load_config(env: &dyn Env, secure: bool, fs: &dyn Fs, warnings: &mut Vec<String>) -> Config {
+    let path = match env
+        .var("MCP_ENV_SHIM_CONFIG")
+        .filter(|p| !secure && !p.is_empty())
+    {
         Some(p) => p,
         None if fs.exists(DEFAULT_CONFIG) => DEFAULT_CONFIG.to_string(),
         None => return Config::default(),
@@ -280,19 +291,21 @@ fn load_config(
 /// `MCP_ENV_SHIM_LOG`, then the config's `log`, then stderr. In secure mode a path from the
 /// environment is ignored: an unprivileged user must not choose a file for a setuid program.
 fn log_target(
-    getenv: &dyn Fn(&str) -> Option<String>,
+    env: &dyn Env,
     secure: bool,
     config: &Config,
     warnings: &mut Vec<String>,
 ) -> LogTarget {
-    let from_env = getenv("MCP_ENV_SHIM_LOG").and_then(|s| match LogDest::parse(&s) {
-        Ok(LogDest::File(_)) if secure => None,
-        Ok(d) => Some(d),
-        Err(e) => {
-            warnings.push(format!("MCP_ENV_SHIM_LOG: {e}; logging to stderr"));
-            Some(LogDest::Stderr)
-        }
-    });
+    let from_env = env
+        .var("MCP_ENV_SHIM_LOG")
+        .and_then(|s| match LogDest::parse(&s) {
+            Ok(LogDest::File(_)) if secure => None,
+            Ok(d) => Some(d),
+            Err(e) => {
+                warnings.push(format!("MCP_ENV_SHIM_LOG: {e}; logging to stderr"));
+                Some(LogDest::Stderr)
+            }
+        });
     let dest = from_env
         .or_else(|| config.log.as_deref().and_then(|l| LogDest::parse(l).ok()))
         .unwrap_or(LogDest::Stderr);
@@ -305,12 +318,12 @@ fn log_target(
 
 /// `OPENSHELL_PROXY_TLS_DIR`, else the directory that holds the sandbox CA (the
 /// network-namespace setup's or the sidecar's), else the usual one.
-fn openshell_tls_dir(getenv: &dyn Fn(&str) -> Option<String>, fs: &dyn Fs) -> String {
-    if let Some(d) = getenv("OPENSHELL_PROXY_TLS_DIR").filter(|d| !d.is_empty()) {
+fn openshell_tls_dir(env: &dyn Env, fs: &dyn Fs) -> String {
+    if let Some(d) = env.var("OPENSHELL_PROXY_TLS_DIR").filter(|d| !d.is_empty()) {
         return d.trim_end_matches('/').to_string();
     }
     for d in [block::OPENSHELL_TLS_DIR, block::OPENSHELL_SIDECAR_TLS_DIR] {
-        if fs.exists(&format!("{d}/{}", block::OPENSHELL_CA)) {
+        if fs.exists(&concat(&[d, "/", block::OPENSHELL_CA])) {
             return d.to_string();
         }
     }
@@ -320,3 +333,13 @@ fn openshell_tls_dir(getenv: &dyn Fn(&str) -> Option<String>, fs: &dyn Fs) -> St
 #[cfg(test)]
 #[path = "session_tests.rs"]
 mod tests;
+
+/// Joins strings into one allocation (with room for a C string's NUL): cheaper at load time
+/// than `format!`, which every process pays for under `/etc/ld.so.preload`.
+fn concat(parts: &[&str]) -> String {
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum::<usize>() + 1);
+    for p in parts {
+        s.push_str(p);
+    }
+    s
+}

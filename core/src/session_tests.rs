@@ -33,7 +33,7 @@ fn prepare(env: &[(&str, &str)], secure: bool, fs: &FakeFs) -> Session {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    Session::prepare(&|k| env.get(k).cloned(), secure, fs)
+    Session::prepare(&|k: &str| env.get(k).cloned(), secure, fs)
 }
 
 fn value(s: &Session, key: &str) -> Option<String> {

@@ -22,15 +22,21 @@ int __mcp_env_shim_exec_list(int which, const char *path, char *const argv[], ch
         va_end(ap_);                                            \
     } while (0)
 
+/* Fills argv[0..argc] from `arg` and the arguments after it (the last one is the NULL).
+ * Takes a pointer: the caller (execle) goes on reading the same list afterwards. */
+static void fill(const char **argv, size_t argc, const char *arg, va_list *ap) {
+    argv[0] = arg;
+    for (size_t i = 1; i <= argc; i++)
+        argv[i] = va_arg(*ap, const char *);
+}
+
 int execl(const char *path, const char *arg, ...) {
     size_t argc;
     COUNT_ARGS(arg, argc);
     const char *argv[argc + 1];
     va_list ap;
     va_start(ap, arg);
-    argv[0] = arg;
-    for (size_t i = 1; i <= argc; i++)
-        argv[i] = va_arg(ap, const char *);
+    fill(argv, argc, arg, &ap);
     va_end(ap);
     return __mcp_env_shim_exec_list(0, path, (char *const *)argv, environ);
 }
@@ -41,9 +47,7 @@ int execlp(const char *file, const char *arg, ...) {
     const char *argv[argc + 1];
     va_list ap;
     va_start(ap, arg);
-    argv[0] = arg;
-    for (size_t i = 1; i <= argc; i++)
-        argv[i] = va_arg(ap, const char *);
+    fill(argv, argc, arg, &ap);
     va_end(ap);
     return __mcp_env_shim_exec_list(1, file, (char *const *)argv, environ);
 }
@@ -54,9 +58,7 @@ int execle(const char *path, const char *arg, ...) {
     const char *argv[argc + 1];
     va_list ap;
     va_start(ap, arg);
-    argv[0] = arg;
-    for (size_t i = 1; i <= argc; i++)
-        argv[i] = va_arg(ap, const char *);
+    fill(argv, argc, arg, &ap);
     char *const *envp = va_arg(ap, char *const *);
     va_end(ap);
     return __mcp_env_shim_exec_list(2, path, (char *const *)argv, envp);

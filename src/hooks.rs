@@ -129,11 +129,7 @@ pub unsafe extern "C" fn posix_spawn(
     envp: Argv,
 ) -> c_int {
     // SAFETY: forwarded as received.
-    unsafe {
-        spawn(Via::PosixSpawn, pid, name(path), argv, envp, |p, e| {
-            real::posix_spawn(false, p, path, actions, attr, argv, e)
-        })
-    }
+    unsafe { spawn_either(false, pid, path, actions, attr, argv, envp) }
 }
 
 /// # Safety
@@ -148,9 +144,31 @@ pub unsafe extern "C" fn posix_spawnp(
     envp: Argv,
 ) -> c_int {
     // SAFETY: forwarded as received.
+    unsafe { spawn_either(true, pid, file, actions, attr, argv, envp) }
+}
+
+/// `posix_spawn` (`search` false) or `posix_spawnp` (true).
+///
+/// # Safety
+/// As `posix_spawn(3)`.
+unsafe fn spawn_either(
+    search: bool,
+    pid: *mut pid_t,
+    path: *const c_char,
+    actions: *const posix_spawn_file_actions_t,
+    attr: *const posix_spawnattr_t,
+    argv: Argv,
+    envp: Argv,
+) -> c_int {
+    let via = if search {
+        Via::PosixSpawnp
+    } else {
+        Via::PosixSpawn
+    };
+    // SAFETY: forwarded as received.
     unsafe {
-        spawn(Via::PosixSpawnp, pid, name(file), argv, envp, |p, e| {
-            real::posix_spawn(true, p, file, actions, attr, argv, e)
+        spawn(via, pid, name(path), argv, envp, |p, e| {
+            real::posix_spawn(search, p, path, actions, attr, argv, e)
         })
     }
 }

@@ -201,6 +201,33 @@ fn merged(
     false
 }
 
+/// A child the shim selected.
+struct Selected<'a> {
+    s: &'static Session,
+    plan: Plan,
+    env: &'a [*const c_char],
+}
+
+/// Decides about a child; `None` passes it straight through. Makes no system call, so errno
+/// is as the caller left it.
+///
+/// # Safety
+/// `argv` and `envp` as `execve(2)` takes them.
+unsafe fn select<'a>(exe: &[u8], argv: Argv, envp: Argv) -> Option<Selected<'a>> {
+    let s = crate::init::session()?;
+    if s.mode == Mode::Off {
+        return None;
+    }
+    let mut args: [&[u8]; MAX_ARGS] = [&[]; MAX_ARGS];
+    // SAFETY: the caller's promise.
+    let argc = unsafe { collect_args(argv, &mut args) };
+    // SAFETY: the caller's promise.
+    let env = unsafe { entries(envp) };
+    // SAFETY: the caller's promise.
+    let plan = unsafe { plan(s, exe, args.get(..argc).unwrap_or(&[]), env) }?;
+    Some(Selected { s, plan, env })
+}
+
 fn event_name(s: &Session) -> &'static [u8] {
     if s.mode == Mode::Audit {
         b"audit"
@@ -220,23 +247,11 @@ pub unsafe fn exec(
     envp: Argv,
     call: impl Fn(Argv) -> c_int,
 ) -> c_int {
-    let Some(s) = crate::init::session() else {
+    // SAFETY: the caller's promise.
+    let Some(Selected { s, mut plan, env }) = (unsafe { select(exe, argv, envp) }) else {
         return call(envp);
     };
-    if s.mode == Mode::Off {
-        return call(envp);
-    }
     let saved = errno();
-    let mut args: [&[u8]; MAX_ARGS] = [&[]; MAX_ARGS];
-    // SAFETY: the caller's promise.
-    let argc = unsafe { collect_args(argv, &mut args) };
-    // SAFETY: the caller's promise.
-    let env = unsafe { entries(envp) };
-    // SAFETY: the caller's promise.
-    let Some(mut plan) = (unsafe { plan(s, exe, args.get(..argc).unwrap_or(&[]), env) }) else {
-        set_errno(saved);
-        return call(envp);
-    };
     let mut out = [core::ptr::null(); MAX_ENVP];
     let inject = merged(s, &mut plan, env, &mut out);
     // SAFETY: getpid and getppid cannot fail; in an exec hook we are the child.
@@ -275,23 +290,11 @@ pub unsafe fn spawn(
     envp: Argv,
     call: impl Fn(*mut libc::pid_t, Argv) -> c_int,
 ) -> c_int {
-    let Some(s) = crate::init::session() else {
+    // SAFETY: the caller's promise.
+    let Some(Selected { s, mut plan, env }) = (unsafe { select(exe, argv, envp) }) else {
         return call(pid_out, envp);
     };
-    if s.mode == Mode::Off {
-        return call(pid_out, envp);
-    }
     let saved = errno();
-    let mut args: [&[u8]; MAX_ARGS] = [&[]; MAX_ARGS];
-    // SAFETY: the caller's promise.
-    let argc = unsafe { collect_args(argv, &mut args) };
-    // SAFETY: the caller's promise.
-    let env = unsafe { entries(envp) };
-    // SAFETY: the caller's promise.
-    let Some(mut plan) = (unsafe { plan(s, exe, args.get(..argc).unwrap_or(&[]), env) }) else {
-        set_errno(saved);
-        return call(pid_out, envp);
-    };
     let mut out = [core::ptr::null(); MAX_ENVP];
     let inject = merged(s, &mut plan, env, &mut out);
     // The caller may pass a NULL pid slot; we need the pid for the log either way.

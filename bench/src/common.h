@@ -1,0 +1,42 @@
+/* Shared helpers for the bench drivers. */
+#ifndef BENCH_COMMON_H
+#define BENCH_COMMON_H
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern char **environ;
+
+/* The restricted envp an MCP client gives a stdio server: HOME LOGNAME PATH SHELL TERM USER,
+ * with the parent's values (or a plain default). */
+static inline char **restricted_envp(void)
+{
+    static const char *keys[] = {"HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER"};
+    static const char *dflt[] = {"/root", "root", "/usr/bin:/bin", "/bin/sh", "xterm", "root"};
+    static char *env[8];
+    static char buf[6][512];
+    for (int i = 0; i < 6; i++) {
+        const char *v = getenv(keys[i]);
+        snprintf(buf[i], sizeof buf[i], "%s=%s", keys[i], v ? v : dflt[i]);
+        env[i] = buf[i];
+    }
+    env[6] = NULL;
+    return env;
+}
+
+/* environ plus one extra entry (e.g. LD_PRELOAD=...), for children that inherit. */
+static inline char **inherit_envp(const char *extra)
+{
+    size_t n = 0;
+    while (environ[n]) n++;
+    char **env = calloc(n + 2, sizeof *env);
+    size_t j = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (extra && strncmp(environ[i], "LD_PRELOAD=", 11) == 0) continue;
+        env[j++] = environ[i];
+    }
+    if (extra) env[j++] = (char *)extra;
+    env[j] = NULL;
+    return env;
+}
+#endif

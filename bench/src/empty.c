@@ -1,0 +1,1 @@
+void bench_empty_preload(void) {}

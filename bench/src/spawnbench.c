@@ -1,0 +1,100 @@
+/* Wall-time driver: spawn-and-wait a program N times and print, per spawn, the time in ns and
+ * the child's page faults (minor + major, from wait4's rusage).
+ *
+ *   spawnbench METHOD N PATH ARGV0 ENVMODE [PRELOAD]
+ *     METHOD   posix_spawn | fork | vfork        (fork and vfork are followed by execve)
+ *              fork_exit: fork, and the child exits at once (no exec, so no hook): what merely
+ *                         having the shim mapped costs a fork
+ *     ENVMODE  restricted  (HOME LOGNAME PATH SHELL TERM USER, as an MCP client passes)
+ *              inherit     (the driver's environment; PRELOAD, if given, is added to the
+ *                           child's envp as LD_PRELOAD=PRELOAD: the load-time case)
+ *
+ * With the shim preloaded into the driver, its posix_spawn/execve hooks run on every spawn.
+ *
+ * If BENCH_TURN=RFD,WFD is set (by pairbench), each spawn waits for a byte on RFD and passes
+ * one on WFD after it: two drivers, with and without the shim, then take strict turns, so
+ * whatever else the machine is doing hits both alike. */
+#define _GNU_SOURCE
+#include "common.h"
+#include <errno.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static long long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static pid_t spawn_one(const char *method, const char *path, char *const argv[], char *const envp[])
+{
+    pid_t pid = -1;
+    if (method[0] == 'p') {
+        int rc = posix_spawn(&pid, path, NULL, NULL, argv, envp);
+        if (rc != 0) { errno = rc; return -1; }
+    } else if (strcmp(method, "fork_exit") == 0) {
+        pid = fork();
+        if (pid == 0) _exit(0);
+    } else if (method[0] == 'f') {
+        pid = fork();
+        if (pid == 0) { execve(path, argv, envp); _exit(127); }
+    } else {
+        pid = vfork();
+        if (pid == 0) { execve(path, argv, envp); _exit(127); }
+    }
+    return pid;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 6) {
+        fprintf(stderr, "usage: %s posix_spawn|fork|vfork|fork_exit N PATH ARGV0 restricted|inherit [PRELOAD]\n", argv[0]);
+        return 2;
+    }
+    const char *method = argv[1];
+    long n = atol(argv[2]);
+    const char *path = argv[3];
+    char *cargv[] = {argv[4], NULL};
+    char **envp;
+    if (strcmp(argv[5], "restricted") == 0) {
+        envp = restricted_envp();
+    } else {
+        char *extra = NULL;
+        if (argc > 6 && argv[6][0]) {
+            extra = malloc(strlen(argv[6]) + 12);
+            sprintf(extra, "LD_PRELOAD=%s", argv[6]);
+        }
+        envp = inherit_envp(extra);
+    }
+    int rfd = -1, wfd = -1;
+    const char *turn = getenv("BENCH_TURN");
+    if (turn && sscanf(turn, "%d,%d", &rfd, &wfd) != 2) { fprintf(stderr, "bad BENCH_TURN\n"); return 2; }
+    if (turn) signal(SIGPIPE, SIG_IGN);
+    long long *t = calloc(n, sizeof *t);
+    long *flt = calloc(n, sizeof *flt);
+    for (long i = 0; i < n; i++) {
+        char tok;
+        if (rfd >= 0 && read(rfd, &tok, 1) != 1) { fprintf(stderr, "turn pipe closed\n"); return 1; }
+        long long t0 = now_ns();
+        pid_t pid = spawn_one(method, path, cargv, envp);
+        if (pid < 0) { perror("spawn"); return 1; }
+        int st;
+        struct rusage ru;
+        if (wait4(pid, &st, 0, &ru) < 0) { perror("wait4"); return 1; }
+        t[i] = now_ns() - t0;
+        flt[i] = ru.ru_minflt + ru.ru_majflt;
+        /* The other driver may be done already (EPIPE): then nobody needs the turn. */
+        if (wfd >= 0 && write(wfd, "x", 1) != 1 && errno != EPIPE) { perror("turn write"); return 1; }
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            fprintf(stderr, "child failed: status %d\n", st);
+            return 1;
+        }
+    }
+    for (long i = 0; i < n; i++) printf("%lld %ld\n", t[i], flt[i]);
+    return 0;
+}

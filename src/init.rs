@@ -4,6 +4,7 @@
 //! input, and never fails loudly: a bad config is one warning line.
 
 use crate::spawn::c_key;
+use alloc::borrow::Cow;
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -57,12 +58,13 @@ impl Env for HostEnv {
         (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
     }
 
-    /// One pass over `environ` for all the block's keys, instead of a `getenv` scan per key.
-    fn vars(&self, names: &[Box<[u8]>]) -> Vec<Option<String>> {
+    /// One pass over `environ` for all the block's keys, instead of a `getenv` scan per key;
+    /// the values are borrowed from `environ`, which nothing changes while the constructor
+    /// runs (the session copies what it keeps).
+    fn vars(&self, names: &[Box<[u8]>]) -> Vec<Option<Cow<'_, str>>> {
         let table = KeyTable::new(names);
-        let mut out: Vec<Option<String>> = names.iter().map(|_| None).collect();
-        // SAFETY: environ is NULL or a NULL-terminated array of NUL-terminated strings, and
-        // nothing changes it while the constructor runs.
+        let mut out: Vec<Option<Cow<'_, str>>> = names.iter().map(|_| None).collect();
+        // SAFETY: environ is NULL or a NULL-terminated array of NUL-terminated strings.
         let mut p = unsafe { environ };
         while !p.is_null() && !unsafe { *p }.is_null() {
             // SAFETY: as above; only a matching entry is measured whole.
@@ -73,7 +75,10 @@ impl Env for HostEnv {
                     // SAFETY: as above.
                     let all = unsafe { CStr::from_ptr(entry) }.to_bytes();
                     let value = all.get(key.len() + 1..).unwrap_or_default();
-                    *slot = Some(String::from_utf8_lossy(value).into_owned());
+                    *slot = Some(match core::str::from_utf8(value) {
+                        Ok(v) => Cow::Borrowed(v),
+                        Err(_) => Cow::Owned(String::from_utf8_lossy(value).into_owned()),
+                    });
                 }
             }
             // SAFETY: not past the terminating NULL.

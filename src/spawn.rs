@@ -6,6 +6,7 @@
 use crate::log;
 use crate::real::Argv;
 use core::ffi::{c_char, c_int, CStr};
+use core::mem::MaybeUninit;
 use mcp_env_shim_core::config::Mode;
 use mcp_env_shim_core::envp::{self, bits};
 use mcp_env_shim_core::jsonline::Line;
@@ -116,20 +117,25 @@ unsafe fn plan(s: &Session, exe: &[u8], args: &[&[u8]], env: &[*const c_char]) -
     s.plan(exe, args, env.iter().map(|&e| unsafe { c_key(e) }))
 }
 
-/// Collects up to `MAX_ARGS` arguments as byte slices.
+/// Collects up to `MAX_ARGS` arguments as byte slices into `out`, which may be
+/// uninitialised; returns the ones written.
 ///
 /// # Safety
 /// `argv` is NULL or a NULL-terminated array of NUL-terminated strings.
-unsafe fn collect_args(argv: Argv, out: &mut [&[u8]; MAX_ARGS]) -> usize {
+unsafe fn collect_args<'a, 'o>(
+    argv: Argv,
+    out: &'o mut [MaybeUninit<&'a [u8]>; MAX_ARGS],
+) -> &'o [&'a [u8]] {
     // SAFETY: the caller's promise.
     let all = unsafe { entries(argv) };
     let mut n = 0;
     for (slot, &a) in out.iter_mut().zip(all) {
         // SAFETY: the caller's promise.
-        *slot = unsafe { bytes(a) };
+        slot.write(unsafe { bytes(a) });
         n += 1;
     }
-    n
+    // SAFETY: the first `n` entries were just written.
+    unsafe { core::slice::from_raw_parts(out.as_ptr().cast(), n) }
 }
 
 /// Writes one event line.
@@ -145,7 +151,7 @@ fn log_event(
     if matches!(s.log, LogTarget::Off) {
         return;
     }
-    let mut buf = [0u8; LINE];
+    let mut buf = [MaybeUninit::uninit(); LINE];
     let mut l = Line::new(&mut buf);
     let (secs, ms) = log::now();
     l.timestamp_field(secs, ms);
@@ -166,7 +172,7 @@ fn log_event(
 
 /// Writes one warning line.
 pub fn warn(s: &Session, msg: &[u8]) {
-    let mut buf = [0u8; LINE];
+    let mut buf = [MaybeUninit::uninit(); LINE];
     let mut l = Line::new(&mut buf);
     let (secs, ms) = log::now();
     l.timestamp_field(secs, ms);
@@ -183,7 +189,7 @@ fn merged(
     s: &Session,
     plan: &mut Plan,
     env: &[*const c_char],
-    out: &mut [*const c_char; MAX_ENVP],
+    out: &mut [MaybeUninit<*const c_char>; MAX_ENVP],
 ) -> bool {
     if s.mode == Mode::Audit || plan.inject == 0 {
         return false;
@@ -218,13 +224,13 @@ unsafe fn select<'a>(exe: &[u8], argv: Argv, envp: Argv) -> Option<Selected<'a>>
     if s.mode == Mode::Off {
         return None;
     }
-    let mut args: [&[u8]; MAX_ARGS] = [&[]; MAX_ARGS];
+    let mut buf = [MaybeUninit::uninit(); MAX_ARGS];
     // SAFETY: the caller's promise.
-    let argc = unsafe { collect_args(argv, &mut args) };
+    let args = unsafe { collect_args(argv, &mut buf) };
     // SAFETY: the caller's promise.
     let env = unsafe { entries(envp) };
     // SAFETY: the caller's promise.
-    let plan = unsafe { plan(s, exe, args.get(..argc).unwrap_or(&[]), env) }?;
+    let plan = unsafe { plan(s, exe, args, env) }?;
     Some(Selected { s, plan, env })
 }
 
@@ -252,7 +258,7 @@ pub unsafe fn exec(
         return call(envp);
     };
     let saved = errno();
-    let mut out = [core::ptr::null(); MAX_ENVP];
+    let mut out = [MaybeUninit::uninit(); MAX_ENVP];
     let inject = merged(s, &mut plan, env, &mut out);
     // SAFETY: getpid and getppid cannot fail; in an exec hook we are the child.
     let ids = unsafe { (libc::getpid(), libc::getppid()) };
@@ -261,7 +267,7 @@ pub unsafe fn exec(
     if !inject {
         return call(envp);
     }
-    let rc = call(out.as_ptr());
+    let rc = call(out.as_ptr().cast());
     // Only a failed exec returns.
     let mut err = errno();
     if err == libc::E2BIG {
@@ -295,12 +301,12 @@ pub unsafe fn spawn(
         return call(pid_out, envp);
     };
     let saved = errno();
-    let mut out = [core::ptr::null(); MAX_ENVP];
+    let mut out = [MaybeUninit::uninit(); MAX_ENVP];
     let inject = merged(s, &mut plan, env, &mut out);
     // The caller may pass a NULL pid slot; we need the pid for the log either way.
     let mut pid: libc::pid_t = 0;
     set_errno(saved);
-    let mut rc = call(&mut pid, if inject { out.as_ptr() } else { envp });
+    let mut rc = call(&mut pid, if inject { out.as_ptr().cast() } else { envp });
     if rc == libc::E2BIG && inject {
         warn(s, b"E2BIG with the block added; spawned without it");
         plan.inject = 0;

@@ -2,6 +2,8 @@
 //! entries unchanged and in order, then each missing block entry). Allocation-free and
 //! panic-free: it runs on the exec path, over a fixed-capacity output the caller provides.
 
+use core::mem::MaybeUninit;
+
 /// Finds block keys among envp entries by first byte, so that a 60-entry environment costs
 /// a few comparisons per entry instead of one per block key.
 #[derive(Debug)]
@@ -67,13 +69,14 @@ pub fn dropped(host_has: u64, present: u64) -> bool {
     had > 0 && 2 * lost > had
 }
 
-/// Writes `child`, then `extra`, then `end` into `out`; returns the count written including
-/// `end`, or `None` if `out` is too small (the caller then leaves the child's envp alone).
+/// Writes `child`, then `extra`, then `end` into `out` (which may be uninitialised: only the
+/// entries written are touched); returns the count written including `end`, or `None` if
+/// `out` is too small (the caller then leaves the child's envp alone).
 pub fn merge<T: Copy>(
     child: &[T],
     extra: impl Iterator<Item = T>,
     end: T,
-    out: &mut [T],
+    out: &mut [MaybeUninit<T>],
 ) -> Option<usize> {
     let mut n = 0;
     for item in child
@@ -82,7 +85,7 @@ pub fn merge<T: Copy>(
         .chain(extra)
         .chain(core::iter::once(end))
     {
-        *out.get_mut(n)? = item;
+        out.get_mut(n)?.write(item);
         n += 1;
     }
     Some(n)
@@ -152,16 +155,17 @@ mod tests {
 
     #[test]
     fn merge_keeps_the_child_in_order_then_appends_and_terminates() {
-        let mut out = [0u8; 6];
-        let n = merge(&[1, 2, 3], [7, 8].into_iter(), 0, &mut out);
+        let mut out = [MaybeUninit::uninit(); 6];
+        let n = merge(&[1, 2, 3], [7, 8].into_iter(), 0u8, &mut out);
         assert_eq!(n, Some(6));
-        assert_eq!(out, [1, 2, 3, 7, 8, 0]);
+        // SAFETY: all six were written.
+        assert_eq!(out.map(|b| unsafe { b.assume_init() }), [1, 2, 3, 7, 8, 0]);
     }
 
     #[test]
     fn merge_refuses_instead_of_truncating() {
-        let mut out = [0u8; 5];
-        assert_eq!(merge(&[1, 2, 3], [7, 8].into_iter(), 0, &mut out), None);
+        let mut out = [MaybeUninit::uninit(); 5];
+        assert_eq!(merge(&[1, 2, 3], [7, 8].into_iter(), 0u8, &mut out), None);
     }
 
     #[test]

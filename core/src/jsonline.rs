@@ -3,20 +3,22 @@
 //! field boundary and marked `"truncated":true`; it is still valid JSON.
 
 use crate::envp::bits;
+use core::mem::MaybeUninit;
 
 /// Room kept at the end of the buffer for `,"truncated":true}\n`.
 const TAIL: usize = 20;
 
-/// A JSON writer over a fixed buffer.
+/// A JSON writer over a fixed buffer. The buffer may be uninitialised: only the bytes written
+/// are touched, which in a forked child means fewer stack pages copied.
 pub struct Line<'a> {
-    buf: &'a mut [u8],
+    buf: &'a mut [MaybeUninit<u8>],
     len: usize,
     full: bool,
     fields: usize,
 }
 
 impl<'a> Line<'a> {
-    pub fn new(buf: &'a mut [u8]) -> Line<'a> {
+    pub fn new(buf: &'a mut [MaybeUninit<u8>]) -> Line<'a> {
         let mut l = Line {
             buf,
             len: 0,
@@ -34,19 +36,20 @@ impl<'a> Line<'a> {
             return;
         }
         if let Some(dst) = self.buf.get_mut(self.len..self.len + s.len()) {
-            dst.copy_from_slice(s);
+            // SAFETY: `dst` and `s` have the same length and cannot overlap (`s` is not in
+            // the buffer, which is borrowed mutably here).
+            unsafe { core::ptr::copy_nonoverlapping(s.as_ptr(), dst.as_mut_ptr().cast(), s.len()) };
             self.len += s.len();
         }
     }
 
-    /// Writes a field only if it fits whole, so a cut line stays valid.
+    /// Writes a field only if it fits whole, so a cut line stays valid. Field names are the
+    /// shim's own constants: written as they are.
     fn field(&mut self, name: &str, write: impl FnOnce(&mut Self)) {
         let (len, fields) = (self.len, self.fields);
-        if self.fields > 0 {
-            self.raw(b",");
-        }
-        self.string(name.as_bytes());
-        self.raw(b":");
+        self.raw(if self.fields > 0 { b",\"" } else { b"\"" });
+        self.raw(name.as_bytes());
+        self.raw(b"\":");
         write(self);
         self.fields += 1;
         if self.full {
@@ -55,22 +58,33 @@ impl<'a> Line<'a> {
         }
     }
 
+    /// A JSON string; runs of bytes that need no escape are copied at once.
     fn string(&mut self, s: &[u8]) {
         self.raw(b"\"");
-        for &b in s {
+        let mut rest = s;
+        while !rest.is_empty() {
+            let plain = rest
+                .iter()
+                .position(|&b| needs_escape(b))
+                .unwrap_or(rest.len());
+            let (run, tail) = rest.split_at(plain);
+            self.raw(run);
+            let Some((&b, tail)) = tail.split_first() else {
+                break;
+            };
             match b {
                 b'"' => self.raw(b"\\\""),
                 b'\\' => self.raw(b"\\\\"),
                 b'\n' => self.raw(b"\\n"),
-                0..=0x1f | 0x7f..=0xff => {
-                    // Non-ASCII bytes are escaped one by one: paths need not be UTF-8.
+                _ => {
+                    // Control and non-ASCII bytes one by one: paths need not be UTF-8.
                     const HEX: &[u8; 16] = b"0123456789abcdef";
                     let hi = HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0');
                     let lo = HEX.get(usize::from(b & 15)).copied().unwrap_or(b'0');
                     self.raw(&[b'\\', b'u', b'0', b'0', hi, lo]);
                 }
-                _ => self.raw(&[b]),
             }
+            rest = tail;
         }
         self.raw(b"\"");
     }
@@ -108,15 +122,15 @@ impl<'a> Line<'a> {
         self.field(name, |l| l.raw(json));
     }
 
-    /// A list of the key names whose bits are set in `mask`.
+    /// A list of the key names whose bits are set in `mask`. Key names are environment
+    /// variable names (checked at load): nothing in them to escape.
     pub fn keys_field<K: AsRef<[u8]>>(&mut self, name: &str, mask: u64, names: &[K]) {
         self.field(name, |l| {
             l.raw(b"[");
             for (n, i) in bits(mask).enumerate() {
-                if n > 0 {
-                    l.raw(b",");
-                }
-                l.string(names.get(i).map_or(&b"?"[..], |k| k.as_ref()));
+                l.raw(if n > 0 { b",\"" } else { b"\"" });
+                l.raw(names.get(i).map_or(&b"?"[..], |k| k.as_ref()));
+                l.raw(b"\"");
             }
             l.raw(b"]");
         });
@@ -125,7 +139,11 @@ impl<'a> Line<'a> {
     pub fn timestamp_field(&mut self, secs: i64, millis: u32) {
         let mut ts = [0u8; 24];
         rfc3339(secs, millis, &mut ts);
-        self.str_field("ts", &ts);
+        self.field("ts", |l| {
+            l.raw(b"\"");
+            l.raw(&ts);
+            l.raw(b"\"");
+        });
     }
 
     /// Closes the object and the line; returns the bytes to write.
@@ -139,11 +157,20 @@ impl<'a> Line<'a> {
             b"}\n"
         };
         if let Some(dst) = buf.get_mut(len..len + end.len()) {
-            dst.copy_from_slice(end);
+            // SAFETY: as in `raw`.
+            unsafe {
+                core::ptr::copy_nonoverlapping(end.as_ptr(), dst.as_mut_ptr().cast(), end.len())
+            };
             len += end.len();
         }
-        buf.get(..len).unwrap_or(&[])
+        let written = buf.get(..len).unwrap_or(&[]);
+        // SAFETY: the first `len` bytes were all written by `raw` or just above.
+        unsafe { core::slice::from_raw_parts(written.as_ptr().cast(), written.len()) }
     }
+}
+
+fn needs_escape(b: u8) -> bool {
+    !(0x20..0x7f).contains(&b) || b == b'"' || b == b'\\'
 }
 
 /// Formats `secs.millis` since the epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ` (24 bytes).
@@ -211,7 +238,7 @@ mod tests {
 
     #[test]
     fn a_line_is_one_json_object_ending_in_a_newline() {
-        let mut buf = [0u8; 512];
+        let mut buf = [MaybeUninit::uninit(); 512];
         let mut l = Line::new(&mut buf);
         l.timestamp_field(0, 5);
         l.str_field("event", b"inject");
@@ -234,7 +261,7 @@ mod tests {
 
     #[test]
     fn strings_are_escaped_including_non_utf8_bytes() {
-        let mut buf = [0u8; 256];
+        let mut buf = [MaybeUninit::uninit(); 256];
         let mut l = Line::new(&mut buf);
         l.str_field("exe", b"/a \"b\"\\\n\x01\xff");
         let v: serde_json::Value = serde_json::from_slice(l.finish()).unwrap();
@@ -243,7 +270,7 @@ mod tests {
 
     #[test]
     fn a_line_that_does_not_fit_is_cut_at_a_field_and_stays_valid_json() {
-        let mut buf = [0u8; 80];
+        let mut buf = [MaybeUninit::uninit(); 80];
         let mut l = Line::new(&mut buf);
         l.str_field("event", b"inject");
         l.str_field("exe", &[b'x'; 200]);

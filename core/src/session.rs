@@ -8,6 +8,7 @@ use crate::config::{Config, LogDest, Mode};
 use crate::detect::Reason;
 use crate::envp::{self, KeyTable};
 use crate::select::Selector;
+use alloc::borrow::Cow;
 use alloc::boxed::Box;
 use alloc::ffi::CString;
 use alloc::format;
@@ -21,10 +22,11 @@ pub const DEFAULT_CONFIG: &str = "/etc/mcp-env-shim/config.json";
 pub trait Env {
     fn var(&self, name: &str) -> Option<String>;
 
-    /// The values of many keys at once; the library reads its environment once for all.
-    fn vars(&self, names: &[Box<[u8]>]) -> Vec<Option<String>> {
+    /// The values of many keys at once; the library reads its environment once for all,
+    /// and borrows the values instead of copying them.
+    fn vars(&self, names: &[Box<[u8]>]) -> Vec<Option<Cow<'_, str>>> {
         let var = |n: &[u8]| core::str::from_utf8(n).ok().and_then(|n| self.var(n));
-        names.iter().map(|n| var(n)).collect()
+        names.iter().map(|n| var(n).map(Cow::Owned)).collect()
     }
 }
 

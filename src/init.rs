@@ -29,33 +29,92 @@ extern "C" fn init() {
     crate::real::resolve_all();
     // SAFETY: getauxval has no preconditions.
     let secure = unsafe { libc::getauxval(libc::AT_SECURE) } != 0;
-    let s = Session::prepare(&HostEnv, secure, &HostFs);
+    let s = Session::prepare(&HostEnv::new(), secure, &HostFs);
     for w in &s.warnings {
         crate::spawn::warn(&s, w.as_bytes());
     }
     SESSION.store(Box::into_raw(Box::new(s)), Ordering::Release);
 }
 
-/// The host's own environment, read once here, straight from `environ`: no lock, no copy of
-/// the whole environment.
-struct HostEnv;
+/// The host's own environment, read straight from `environ`: no lock, no copy of the whole
+/// environment, one pass for the shim's own variables and one for the block's keys.
+struct HostEnv {
+    own: [Option<&'static str>; OWN.len()],
+}
 
 extern "C" {
     static environ: *const *const libc::c_char;
 }
 
+/// The variables the session asks for one by one.
+const OWN: [&str; 5] = [
+    "MCP_ENV_SHIM",
+    "MCP_ENV_SHIM_CONFIG",
+    "MCP_ENV_SHIM_LOG",
+    "OPENSHELL_SANDBOX",
+    "OPENSHELL_PROXY_TLS_DIR",
+];
+
+/// libc's getenv, for a name outside `OWN` (none today; a safe default for a new one).
+fn getenv(name: &str) -> Option<String> {
+    // SAFETY: a NUL-terminated name; the result is NULL or a string in environ.
+    let p = with_c_path(name, |n| unsafe { libc::getenv(n) })?;
+    // SAFETY: getenv returned NULL or a NUL-terminated string.
+    (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+}
+
+/// Calls `f(key, entry)` for each `KEY=value` entry of `environ`, measuring only the key.
+fn each_env(mut f: impl FnMut(&[u8], *const libc::c_char)) {
+    // SAFETY: environ is NULL or a NULL-terminated array of NUL-terminated strings, which
+    // nothing changes while the constructor runs.
+    let mut p = unsafe { environ };
+    while !p.is_null() && !unsafe { *p }.is_null() {
+        // SAFETY: as above.
+        let entry = unsafe { *p };
+        // SAFETY: as above.
+        f(unsafe { c_key(entry) }, entry);
+        // SAFETY: not past the terminating NULL.
+        p = unsafe { p.add(1) };
+    }
+}
+
+/// The value of an entry whose key is `key_len` bytes long, borrowed from `environ`.
+fn value_of(entry: *const libc::c_char, key_len: usize) -> Cow<'static, str> {
+    // SAFETY: `entry` is a NUL-terminated string in environ.
+    let all = unsafe { CStr::from_ptr(entry) }.to_bytes();
+    let value = all.get(key_len + 1..).unwrap_or_default();
+    match core::str::from_utf8(value) {
+        Ok(v) => Cow::Borrowed(v),
+        Err(_) => Cow::Owned(String::from_utf8_lossy(value).into_owned()),
+    }
+}
+
+impl HostEnv {
+    fn new() -> HostEnv {
+        let mut own = [None; OWN.len()];
+        each_env(|key, entry| {
+            // Most keys are turned away by their first byte.
+            if !matches!(key.first(), Some(b'M' | b'O')) {
+                return;
+            }
+            if let Some(i) = OWN.iter().position(|n| n.as_bytes() == key) {
+                if let (Some(slot @ None), Cow::Borrowed(v)) =
+                    (own.get_mut(i), value_of(entry, key.len()))
+                {
+                    *slot = Some(v);
+                }
+            }
+        });
+        HostEnv { own }
+    }
+}
+
 impl Env for HostEnv {
     fn var(&self, name: &str) -> Option<String> {
-        let mut buf = [0u8; 128];
-        if name.len() >= buf.len() || name.as_bytes().contains(&0) {
-            return None;
+        match OWN.iter().position(|n| *n == name) {
+            Some(i) => self.own.get(i).copied().flatten().map(String::from),
+            None => getenv(name),
         }
-        buf.get_mut(..name.len())?.copy_from_slice(name.as_bytes());
-        // SAFETY: `buf` holds the name and a NUL after it; the result is NULL or a string in
-        // environ.
-        let p = unsafe { libc::getenv(buf.as_ptr().cast()) };
-        // SAFETY: getenv returned NULL or a NUL-terminated string.
-        (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
     }
 
     /// One pass over `environ` for all the block's keys, instead of a `getenv` scan per key;
@@ -64,26 +123,14 @@ impl Env for HostEnv {
     fn vars(&self, names: &[Box<[u8]>]) -> Vec<Option<Cow<'_, str>>> {
         let table = KeyTable::new(names);
         let mut out: Vec<Option<Cow<'_, str>>> = names.iter().map(|_| None).collect();
-        // SAFETY: environ is NULL or a NULL-terminated array of NUL-terminated strings.
-        let mut p = unsafe { environ };
-        while !p.is_null() && !unsafe { *p }.is_null() {
-            // SAFETY: as above; only a matching entry is measured whole.
-            let (entry, key) = unsafe { (*p, c_key(*p)) };
+        each_env(|key, entry| {
             if let Some(slot) = table.find(names, key).and_then(|i| out.get_mut(i)) {
                 // The first occurrence wins, as getenv's does.
                 if slot.is_none() {
-                    // SAFETY: as above.
-                    let all = unsafe { CStr::from_ptr(entry) }.to_bytes();
-                    let value = all.get(key.len() + 1..).unwrap_or_default();
-                    *slot = Some(match core::str::from_utf8(value) {
-                        Ok(v) => Cow::Borrowed(v),
-                        Err(_) => Cow::Owned(String::from_utf8_lossy(value).into_owned()),
-                    });
+                    *slot = Some(value_of(entry, key.len()));
                 }
             }
-            // SAFETY: not past the terminating NULL.
-            p = unsafe { p.add(1) };
-        }
+        });
         out
     }
 }
@@ -91,55 +138,65 @@ impl Env for HostEnv {
 /// The file system through libc: `stat` and `open`/`read`, without `std`.
 struct HostFs;
 
-/// `path` NUL-terminated, for libc; `None` if it holds a NUL.
-fn c_path(path: &str) -> Option<Vec<u8>> {
-    if path.as_bytes().contains(&0) {
+/// Calls `f` with `path` (or a name) NUL-terminated on the stack; `None` if it is too long or
+/// holds a NUL.
+fn with_c_path<T>(path: &str, f: impl FnOnce(*const libc::c_char) -> T) -> Option<T> {
+    let mut buf = [0u8; 1024];
+    if path.len() >= buf.len() || path.as_bytes().contains(&0) {
         return None;
     }
-    let mut v = Vec::with_capacity(path.len() + 1);
-    v.extend_from_slice(path.as_bytes());
-    v.push(0);
-    Some(v)
+    buf.get_mut(..path.len())?.copy_from_slice(path.as_bytes());
+    Some(f(buf.as_ptr().cast()))
 }
 
 impl Fs for HostFs {
     fn exists(&self, path: &str) -> bool {
-        let mut buf = [0u8; 1024];
-        let Some(dst) = buf.get_mut(..path.len()) else {
-            return false;
-        };
-        dst.copy_from_slice(path.as_bytes());
-        if path.len() >= buf.len() || path.as_bytes().contains(&0) {
-            return false;
-        }
-        // SAFETY: `buf` holds the path and a NUL after it; the stat buffer is ours.
+        // SAFETY: a zeroed stat buffer we own.
         let mut st: libc::stat = unsafe { core::mem::zeroed() };
-        unsafe { libc::stat(buf.as_ptr().cast(), &mut st) == 0 }
+        // SAFETY: a NUL-terminated path.
+        with_c_path(path, |p| unsafe { libc::stat(p, &mut st) } == 0).unwrap_or(false)
     }
 
     fn read(&self, path: &str) -> Result<String, String> {
-        let p = c_path(path).ok_or("the path contains a NUL byte")?;
+        let flags = libc::O_RDONLY | libc::O_CLOEXEC;
         // SAFETY: a NUL-terminated path.
-        let fd = unsafe { libc::open(p.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC) };
+        let fd = with_c_path(path, |p| unsafe { libc::open(p, flags) })
+            .ok_or("the path is too long or contains a NUL byte")?;
         if fd < 0 {
             return Err(os_error());
         }
-        let mut data = Vec::new();
-        let mut buf = [0u8; 4096];
-        let result = loop {
-            // SAFETY: `buf` is writable for its length.
-            let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-            match n {
-                0 => break Ok(()),
-                n if n > 0 => data.extend_from_slice(buf.get(..n as usize).unwrap_or(&[])),
-                _ if errno() == libc::EINTR => {}
-                _ => break Err(os_error()),
-            }
-        };
+        let result = read_all(fd);
         // SAFETY: we opened `fd` above.
         unsafe { libc::close(fd) };
-        result?;
-        String::from_utf8(data).map_err(|_| "the file is not UTF-8".to_string())
+        String::from_utf8(result?).map_err(|_| "the file is not UTF-8".to_string())
+    }
+}
+
+/// Reads `fd` to the end, into a buffer sized from `fstat` (a config is read in one call).
+fn read_all(fd: libc::c_int) -> Result<Vec<u8>, String> {
+    // SAFETY: a zeroed stat buffer we own.
+    let mut st: libc::stat = unsafe { core::mem::zeroed() };
+    // SAFETY: `fd` is open.
+    let size = if unsafe { libc::fstat(fd, &mut st) } == 0 {
+        st.st_size.max(0) as usize
+    } else {
+        0
+    };
+    let mut data: Vec<u8> = Vec::with_capacity(size + 1);
+    loop {
+        if data.len() == data.capacity() {
+            data.reserve(4096);
+        }
+        let room = data.spare_capacity_mut();
+        // SAFETY: `room` is writable for its length.
+        let n = unsafe { libc::read(fd, room.as_mut_ptr().cast(), room.len()) };
+        match n {
+            0 => return Ok(data),
+            // SAFETY: read wrote `n` bytes into the spare capacity.
+            n if n > 0 => unsafe { data.set_len(data.len() + n as usize) },
+            _ if errno() == libc::EINTR => {}
+            _ => return Err(os_error()),
+        }
     }
 }
 

@@ -14,10 +14,13 @@ use mcp_env_shim_core::session::{LogTarget, Plan, Session};
 
 /// Arguments looked at for detection; later ones are ignored.
 const MAX_ARGS: usize = 64;
-/// The merged envp's capacity; a larger child environment is left alone, with a warning.
-const MAX_ENVP: usize = 512;
+/// The merged envp's capacity for the usual child (an MCP client's fresh environment plus the
+/// block): a small frame touches few stack pages, each a copy-on-write fault in a forked child.
+const SMALL_ENVP: usize = 64;
+/// The capacity for a large environment; a larger one is left alone, with a warning.
+const MAX_ENVP: usize = 1024;
 /// The log line's buffer.
-const LINE: usize = 4096;
+const LINE: usize = 2048;
 /// Longest `exe` logged.
 const MAX_EXE: usize = 512;
 
@@ -189,13 +192,13 @@ fn merged(
     s: &Session,
     plan: &mut Plan,
     env: &[*const c_char],
-    out: &mut [MaybeUninit<*const c_char>; MAX_ENVP],
+    out: &mut [MaybeUninit<*const c_char>],
 ) -> bool {
     if s.mode == Mode::Audit || plan.inject == 0 {
         return false;
     }
-    let extra =
-        bits(plan.inject).filter_map(|i| s.entries.get(i)?.kv.as_ref().map(|kv| kv.as_ptr()));
+    let extra = bits(plan.inject)
+        .filter_map(|i| s.entries.get(i)?.kv.as_ref().map(|kv| kv.as_ptr().cast()));
     if envp::merge(env, extra, core::ptr::null(), out).is_some() {
         return true;
     }
@@ -242,6 +245,11 @@ fn event_name(s: &Session) -> &'static [u8] {
     }
 }
 
+/// Whether the merged envp of `plan`, with its terminating NULL, fits the small frame.
+fn fits_small(env: &[*const c_char], plan: &Plan) -> bool {
+    env.len() + (plan.inject.count_ones() as usize) < SMALL_ENVP
+}
+
 /// The exec hooks' common body: `call` runs the real function with the envp to use.
 ///
 /// # Safety
@@ -254,11 +262,26 @@ pub unsafe fn exec(
     call: impl Fn(Argv) -> c_int,
 ) -> c_int {
     // SAFETY: the caller's promise.
-    let Some(Selected { s, mut plan, env }) = (unsafe { select(exe, argv, envp) }) else {
+    let Some(child) = (unsafe { select(exe, argv, envp) }) else {
         return call(envp);
     };
+    if fits_small(child.env, &child.plan) {
+        exec_selected::<SMALL_ENVP>(child, via, exe, envp, call)
+    } else {
+        exec_selected::<MAX_ENVP>(child, via, exe, envp, call)
+    }
+}
+
+/// `exec` for a selected child, with room for `N` envp entries.
+fn exec_selected<const N: usize>(
+    Selected { s, mut plan, env }: Selected<'_>,
+    via: Via,
+    exe: &[u8],
+    envp: Argv,
+    call: impl Fn(Argv) -> c_int,
+) -> c_int {
     let saved = errno();
-    let mut out = [MaybeUninit::uninit(); MAX_ENVP];
+    let mut out = [MaybeUninit::uninit(); N];
     let inject = merged(s, &mut plan, env, &mut out);
     // SAFETY: getpid and getppid cannot fail; in an exec hook we are the child.
     let ids = unsafe { (libc::getpid(), libc::getppid()) };
@@ -297,11 +320,27 @@ pub unsafe fn spawn(
     call: impl Fn(*mut libc::pid_t, Argv) -> c_int,
 ) -> c_int {
     // SAFETY: the caller's promise.
-    let Some(Selected { s, mut plan, env }) = (unsafe { select(exe, argv, envp) }) else {
+    let Some(child) = (unsafe { select(exe, argv, envp) }) else {
         return call(pid_out, envp);
     };
+    if fits_small(child.env, &child.plan) {
+        spawn_selected::<SMALL_ENVP>(child, via, pid_out, exe, envp, call)
+    } else {
+        spawn_selected::<MAX_ENVP>(child, via, pid_out, exe, envp, call)
+    }
+}
+
+/// `spawn` for a selected child, with room for `N` envp entries.
+fn spawn_selected<const N: usize>(
+    Selected { s, mut plan, env }: Selected<'_>,
+    via: Via,
+    pid_out: *mut libc::pid_t,
+    exe: &[u8],
+    envp: Argv,
+    call: impl Fn(*mut libc::pid_t, Argv) -> c_int,
+) -> c_int {
     let saved = errno();
-    let mut out = [MaybeUninit::uninit(); MAX_ENVP];
+    let mut out = [MaybeUninit::uninit(); N];
     let inject = merged(s, &mut plan, env, &mut out);
     // The caller may pass a NULL pid slot; we need the pid for the log either way.
     let mut pid: libc::pid_t = 0;

@@ -33,16 +33,9 @@ pub fn run(s: &Session, args: &[String]) -> Result<(), String> {
         let (Some(name), Some(e)) = (s.names.get(i), s.entries.get(i)) else {
             continue;
         };
-        let value =
-            e.kv.as_ref()
-                .map(|kv| kv.to_string_lossy().into_owned())
-                .unwrap_or_default();
+        let value = e.value().unwrap_or_default();
         let src = e.source.as_ref().map(source).unwrap_or_default();
-        println!(
-            "  {:<20} {}  ({src})",
-            String::from_utf8_lossy(name),
-            value.split_once('=').map_or("", |(_, v)| v)
-        );
+        println!("  {:<20} {}  ({src})", String::from_utf8_lossy(name), value);
     }
     let kept: Vec<_> = bits(plan.present)
         .filter_map(|i| s.names.get(i))

@@ -11,10 +11,8 @@ pub fn run(s: &Session) -> Result<(), String> {
     let missing: serde_json::Value = serde_json::from_slice(&s.missing_json).unwrap_or_default();
     for (name, e) in s.names.iter().zip(&s.entries) {
         let name = String::from_utf8_lossy(name);
-        match (&e.kv, &e.source) {
-            (Some(kv), Some(src)) => {
-                let kv = kv.to_string_lossy();
-                let value = kv.split_once('=').map_or("", |(_, v)| v);
+        match (e.value(), &e.source) {
+            (Some(value), Some(src)) => {
                 println!("  {name:<20} {value}  ({})", source(src));
             }
             _ => println!(

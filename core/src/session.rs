@@ -63,9 +63,21 @@ pub enum Source {
 #[derive(Debug)]
 pub struct Entry {
     pub kind: Kind,
-    /// `KEY=VALUE`, or `None` when the key has no usable value.
-    pub kv: Option<CString>,
+    /// `KEY=VALUE` and a NUL, ready for an envp; `None` when the key has no usable value.
+    /// Neither names (checked), config values (checked) nor environment values can hold a
+    /// NUL, so no C-string check is repeated here.
+    pub kv: Option<Box<[u8]>>,
     pub source: Option<Source>,
+}
+
+impl Entry {
+    /// The value this key is injected with.
+    pub fn value(&self) -> Option<&str> {
+        let kv = self.kv.as_deref()?;
+        let kv = kv.strip_suffix(&[0]).unwrap_or(kv);
+        let eq = kv.iter().position(|&b| b == b'=')?;
+        core::str::from_utf8(kv.get(eq + 1..)?).ok()
+    }
 }
 
 #[derive(Debug)]
@@ -206,9 +218,10 @@ impl Session {
                     }
                     continue;
                 }
-                found = CString::new(concat(&[name, "=", v]))
-                    .ok()
-                    .map(|kv| (kv, source));
+                let kv = concat(&[name, "=", v, "\0"])
+                    .into_bytes()
+                    .into_boxed_slice();
+                found = Some((kv, source));
                 break;
             }
             let entry = match found {
@@ -336,10 +349,10 @@ fn openshell_tls_dir(env: &dyn Env, fs: &dyn Fs) -> String {
 #[path = "session_tests.rs"]
 mod tests;
 
-/// Joins strings into one allocation (with room for a C string's NUL): cheaper at load time
-/// than `format!`, which every process pays for under `/etc/ld.so.preload`.
+/// Joins strings into one exact allocation: cheaper at load time than `format!`, which every
+/// process pays for under `/etc/ld.so.preload`.
 fn concat(parts: &[&str]) -> String {
-    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum::<usize>() + 1);
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum::<usize>());
     for p in parts {
         s.push_str(p);
     }

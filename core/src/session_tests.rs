@@ -38,8 +38,9 @@ fn prepare(env: &[(&str, &str)], secure: bool, fs: &FakeFs) -> Session {
 
 fn value(s: &Session, key: &str) -> Option<String> {
     let i = s.names.iter().position(|n| **n == *key.as_bytes())?;
-    let kv = s.entries[i].kv.as_ref()?.to_str().unwrap();
-    Some(kv.strip_prefix(&format!("{key}=")).unwrap().to_string())
+    let kv = s.entries[i].kv.as_deref()?;
+    assert!(kv.starts_with(format!("{key}=").as_bytes()) && kv.ends_with(&[0]));
+    s.entries[i].value().map(str::to_string)
 }
 
 fn source(s: &Session, key: &str) -> Option<Source> {

@@ -220,8 +220,11 @@ struct Selected<'a> {
 /// Decides about a child; `None` passes it straight through. Makes no system call, so errno
 /// is as the caller left it.
 ///
+/// Never inlined: its argument buffer is gone from the stack before the child's envp is built.
+///
 /// # Safety
 /// `argv` and `envp` as `execve(2)` takes them.
+#[inline(never)]
 unsafe fn select<'a>(exe: &[u8], argv: Argv, envp: Argv) -> Option<Selected<'a>> {
     let s = crate::init::session()?;
     if s.mode == Mode::Off {
@@ -272,7 +275,9 @@ pub unsafe fn exec(
     }
 }
 
-/// `exec` for a selected child, with room for `N` envp entries.
+/// `exec` for a selected child, with room for `N` envp entries. Never inlined: each size keeps
+/// its own frame, so the usual child does not pay for the large one's stack.
+#[inline(never)]
 fn exec_selected<const N: usize>(
     Selected { s, mut plan, env }: Selected<'_>,
     via: Via,
@@ -330,7 +335,8 @@ pub unsafe fn spawn(
     }
 }
 
-/// `spawn` for a selected child, with room for `N` envp entries.
+/// `spawn` for a selected child, with room for `N` envp entries (never inlined, as above).
+#[inline(never)]
 fn spawn_selected<const N: usize>(
     Selected { s, mut plan, env }: Selected<'_>,
     via: Via,

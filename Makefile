@@ -1,8 +1,9 @@
 # Entry points: `make` builds the library, `make test` runs every test, `make bench` measures.
 SO := $(CURDIR)/target/release/libmcp_env_shim.so
 export SHIM := $(SO)
+PREFIX ?= /usr/local
 
-.PHONY: all build demo test unit c-tests integration bench lint FORCE
+.PHONY: all build demo test unit c-tests integration bench lint install
 
 all: build
 
@@ -29,3 +30,7 @@ bench: build
 lint:
 	cargo fmt --all --check
 	cargo clippy --release --workspace --all-targets -- -D warnings
+
+install: build
+	install -D -m 0755 target/release/libmcp_env_shim.so $(DESTDIR)$(PREFIX)/lib/libmcp_env_shim.so
+	install -D -m 0755 target/release/mcp-env-shim $(DESTDIR)$(PREFIX)/bin/mcp-env-shim

@@ -13,7 +13,7 @@ build:
 demo: build
 	bash scripts/demo.sh
 
-test: build unit c-tests integration
+test: build lint unit c-tests integration
 
 unit:
 	cargo test --release --workspace

@@ -135,6 +135,67 @@ for m in posix_spawn fork vfork; do
     [[ $n_alone -eq 0 ]] || say "bench: WARNING: the shim injected into the plain child via $m"
 done
 
+# --- the hand-written block: the baseline for the injected wall rows ---------------------------
+# What an operator writes into a server's env by hand: the exact keys and values the shim adds,
+# in its order, after the 6 restricted keys. Built here from the parent environment with the
+# shim's rules (core/src/block.rs: own value, else the first sibling the host has; a CA key only
+# if its file exists; no config, not an OpenShell host), then checked against what the shim
+# really gives the child, via each spawn method: any difference stops the run.
+HAND_BLOCK=$OUT/hand-block.env
+HAND_KEYS=( # key|siblings, best first (the key itself first when it is its own best source)
+    "HTTP_PROXY|HTTP_PROXY http_proxy" "HTTPS_PROXY|HTTPS_PROXY https_proxy"
+    "ALL_PROXY|ALL_PROXY all_proxy grpc_proxy HTTPS_PROXY https_proxy" "NO_PROXY|NO_PROXY no_proxy"
+    "http_proxy|HTTP_PROXY http_proxy" "https_proxy|HTTPS_PROXY https_proxy"
+    "all_proxy|ALL_PROXY all_proxy grpc_proxy HTTPS_PROXY https_proxy" "no_proxy|NO_PROXY no_proxy"
+    "grpc_proxy|ALL_PROXY all_proxy grpc_proxy HTTPS_PROXY https_proxy" "NODE_USE_ENV_PROXY|"
+    "NODE_EXTRA_CA_CERTS|NODE_EXTRA_CA_CERTS DENO_CERT SSL_CERT_FILE REQUESTS_CA_BUNDLE CURL_CA_BUNDLE"
+    "DENO_CERT|NODE_EXTRA_CA_CERTS DENO_CERT SSL_CERT_FILE REQUESTS_CA_BUNDLE CURL_CA_BUNDLE"
+    "SSL_CERT_FILE|SSL_CERT_FILE REQUESTS_CA_BUNDLE CURL_CA_BUNDLE GIT_SSL_CAINFO" "SSL_CERT_DIR|"
+    "REQUESTS_CA_BUNDLE|SSL_CERT_FILE REQUESTS_CA_BUNDLE CURL_CA_BUNDLE GIT_SSL_CAINFO"
+    "CURL_CA_BUNDLE|SSL_CERT_FILE REQUESTS_CA_BUNDLE CURL_CA_BUNDLE GIT_SSL_CAINFO"
+    "GIT_SSL_CAINFO|SSL_CERT_FILE REQUESTS_CA_BUNDLE CURL_CA_BUNDLE GIT_SSL_CAINFO"
+    "PIP_CERT|SSL_CERT_FILE REQUESTS_CA_BUNDLE CURL_CA_BUNDLE GIT_SSL_CAINFO"
+    "AWS_CA_BUNDLE|SSL_CERT_FILE REQUESTS_CA_BUNDLE CURL_CA_BUNDLE GIT_SSL_CAINFO"
+    "NPM_CONFIG_CAFILE|SSL_CERT_FILE REQUESTS_CA_BUNDLE CURL_CA_BUNDLE GIT_SSL_CAINFO"
+)
+declare -A parent_val=()
+for kv in "${PARENT_ENV[@]}"; do parent_val[${kv%%=*}]=${kv#*=}; done
+for e in "${HAND_KEYS[@]}"; do
+    k=${e%%|*}; v=${parent_val[$k]-}
+    if [[ -z $v ]]; then for sib in ${e#*|}; do v=${parent_val[$sib]-}; [[ -n $v ]] && break; done; fi
+    [[ -n $v ]] || continue
+    [[ $k == *CA* || $k == *CERT* ]] && ! [[ -e $v ]] && continue
+    printf '%s=%s\n' "$k" "$v"
+done >"$HAND_BLOCK"
+N_HAND=$(wc -l <"$HAND_BLOCK" | tr -d ' ')
+[[ $N_HAND -gt 0 ]] || die "the hand-written block is empty"
+hand_check=()
+for m in posix_spawn fork vfork; do
+    # The shim's child: the restricted 6, then exactly the hand block (names, values, order).
+    run_in PARENT_ENV "$(logvar off)" "LD_PRELOAD=$SHIM" -- "$BUILD/spawnbench" "$m" 1 \
+        "$BUILD/mcp-server-envcheck" mcp-server-envcheck restricted >"$OUT/envp.shim.$m"
+    run_in PARENT_ENV "$(logvar off)" -- "$BUILD/spawnbench" "$m" 1 "$BUILD/plain-envcheck" printenv \
+        restricted >"$OUT/envp.restricted.$m"
+    { cat "$OUT/envp.restricted.$m" "$HAND_BLOCK"; } >"$OUT/envp.expected.$m"
+    grep -v '^[0-9]* [0-9]*$' "$OUT/envp.shim.$m" >"$OUT/envp.shim.$m.env"
+    grep -v '^[0-9]* [0-9]*$' "$OUT/envp.expected.$m" >"$OUT/envp.expected.$m.env"
+    if ! cmp -s "$OUT/envp.shim.$m.env" "$OUT/envp.expected.$m.env"; then
+        say "bench: FATAL: via $m the shim's child envp differs from the restricted 6 + the hand-written block:"
+        diff "$OUT/envp.expected.$m.env" "$OUT/envp.shim.$m.env" | sed 's/^/bench:   /' >&2 || true
+        die "hand-written block mismatch (expected < > shim); see $OUT/envp.*.$m*"
+    fi
+    # The baseline's child, no shim: byte for byte the same envp as the shim's child.
+    run_in PARENT_ENV "$(logvar off)" -- "$BUILD/spawnbench" "$m" 1 "$BUILD/mcp-server-envcheck" \
+        mcp-server-envcheck handblock "$HAND_BLOCK" | grep -v '^[0-9]* [0-9]*$' >"$OUT/envp.hand.$m.env"
+    if ! cmp -s "$OUT/envp.shim.$m.env" "$OUT/envp.hand.$m.env"; then
+        say "bench: FATAL: via $m the hand-block child's envp differs from the shim's child's:"
+        diff "$OUT/envp.hand.$m.env" "$OUT/envp.shim.$m.env" | sed 's/^/bench:   /' >&2 || true
+        die "hand-written block baseline mismatch (hand < > shim)"
+    fi
+    hand_check+=("$m")
+done
+sanity+=("hand-written block: $N_HAND keys, the same envp as the shim's child via ${hand_check[*]}")
+
 # --- 1. instructions per hook call (callgrind) ------------------------------------------------
 perf_note="perf: not present"
 if command -v perf >/dev/null 2>&1; then
@@ -270,6 +331,12 @@ for ((b = 0; b < BLOCKS; b++)); do
         IFS='|' read -r tag method path argv0 log label <<<"$s"
         args=("$BUILD/spawnbench" "$method" "$PER_BLOCK" "$path" "$argv0" restricted)
         wall_pair "$tag" "$first" "$log" env "LD_PRELOAD=$SHIM" "${args[@]}" -- "${args[@]}"
+        # Injected rows, second baseline: no shim, but the child's envp already holds the block
+        # (restricted 6 + the hand-written block: the same envp the shim's child gets).
+        if [[ $tag == *.inj.* ]]; then
+            wall_pair "$tag.hand" "$first" "$log" env "LD_PRELOAD=$SHIM" "${args[@]}" -- \
+                "$BUILD/spawnbench" "$method" "$PER_BLOCK" "$path" "$argv0" handblock "$HAND_BLOCK"
+        fi
     done
     for s in "${LOADWALL_SERIES[@]}"; do
         IFS='|' read -r tag extra label pre <<<"$s"
@@ -380,6 +447,16 @@ for s in "${WALL_SERIES[@]}"; do
     fi
     verdict "$ok" "spawn-and-wait: $mname, $label: ratio $ratio > $T_RATIO (paired diff $pdiff µs on $mwo µs)"
     trow "$mname" "$label" "$mw" "$mwo" "$diff" "$pdiff" "$ratio" "$faults" "≤ $T_RATIO" "$V"
+    if [[ -e $OUT/wall/$tag.hand.with ]]; then
+        # The same shim run again, against a child that already has the block (information).
+        hw=$OUT/wall/$tag.hand.with; hwo=$OUT/wall/$tag.hand.without
+        mw=$(median_us "$hw"); mwo=$(median_us "$hwo")
+        diff=$(awk -v a="$mw" -v b="$mwo" 'BEGIN { printf "%+.1f", a - b }')
+        pdiff=$(paired_us "$hw" "$hwo")
+        ratio=$(awk -v d="$pdiff" -v b="$mwo" 'BEGIN { printf "%.3f", 1 + d / b }')
+        trow "$mname" "$label, vs hand block" "$mw" "$mwo" "$diff" "$pdiff" "$ratio" \
+            "$(mean_faults "$hw") / $(mean_faults "$hwo")" "—" "info"
+    fi
 done
 N_WALL=$(count_lines "$OUT/wall/${WALL_SERIES[0]%%|*}.with")
 
@@ -519,6 +596,7 @@ REPORT=$OUT/report.txt
     echo "  diff: difference of the medians; paired diff: median of (spawn i with - spawn i without);"
     echo "  ratio: 1 + paired diff / median without."
     echo "  child faults: page faults of the child, fork/clone to exit (wait4 rusage), with / without."
+    echo "  vs hand block: own paired run; without = no shim, child envp already has the shim's $N_HAND keys (hand-written block)."
     echo
     echo "3. Load time: a process that merely loads the shim"
     render_text "$OUT/table.load.tsv"
@@ -572,6 +650,10 @@ REPORT=$OUT/report.txt
     echo "child faults: page faults of the child, with / without)"
     echo
     render_md "$OUT/table.wall.tsv"
+    echo
+    echo "*vs hand block* rows (information, no target): a separate paired run whose without side has no shim but gives"
+    echo "the child the $N_HAND keys the shim adds (same values, same order) in its envp, as a hand-written env block does:"
+    echo "what the hook itself costs over writing the block by hand."
     echo
     echo "**Load time** (\`/bin/true\` under \`LD_PRELOAD\`; instructions are callgrind totals, constructor inclusive)"
     echo

@@ -1,13 +1,16 @@
 /* Wall-time driver: spawn-and-wait a program N times and print, per spawn, the time in ns and
  * the child's page faults (minor + major, from wait4's rusage).
  *
- *   spawnbench METHOD N PATH ARGV0 ENVMODE [PRELOAD]
+ *   spawnbench METHOD N PATH ARGV0 ENVMODE [PRELOAD | BLOCKFILE]
  *     METHOD   posix_spawn | fork | vfork        (fork and vfork are followed by execve)
  *              fork_exit: fork, and the child exits at once (no exec, so no hook): what merely
  *                         having the shim mapped costs a fork
  *     ENVMODE  restricted  (HOME LOGNAME PATH SHELL TERM USER, as an MCP client passes)
  *              inherit     (the driver's environment; PRELOAD, if given, is added to the
  *                           child's envp as LD_PRELOAD=PRELOAD: the load-time case)
+ *              handblock   (the restricted envp, then each line of BLOCKFILE (KEY=VALUE) in
+ *                           order: what a server's hand-written env block gives the child;
+ *                           the file is read once, before the first spawn)
  *
  * With the shim preloaded into the driver, its posix_spawn/execve hooks run on every spawn.
  *
@@ -50,10 +53,37 @@ static pid_t spawn_one(const char *method, const char *path, char *const argv[],
     return pid;
 }
 
+/* The restricted envp followed by the lines of FILE (KEY=VALUE each, in order). */
+static char **handblock_envp(const char *file)
+{
+    FILE *f = fopen(file, "r");
+    if (!f) { perror(file); return NULL; }
+    char **base = restricted_envp();
+    size_t nb = 0, cap = 64;
+    while (base[nb]) nb++;
+    char **env = calloc(cap, sizeof *env);
+    memcpy(env, base, nb * sizeof *env);
+    size_t n = nb;
+    char *line = NULL;
+    size_t len = 0;
+    ssize_t got;
+    while ((got = getline(&line, &len, f)) > 0) {
+        if (line[got - 1] == '\n') line[--got] = '\0';
+        if (got == 0) continue;
+        if (!strchr(line, '=')) { fprintf(stderr, "%s: not KEY=VALUE: %s\n", file, line); return NULL; }
+        if (n + 2 > cap) { cap *= 2; env = realloc(env, cap * sizeof *env); }
+        env[n++] = strdup(line);
+    }
+    free(line);
+    fclose(f);
+    env[n] = NULL;
+    return env;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 6) {
-        fprintf(stderr, "usage: %s posix_spawn|fork|vfork|fork_exit N PATH ARGV0 restricted|inherit [PRELOAD]\n", argv[0]);
+        fprintf(stderr, "usage: %s posix_spawn|fork|vfork|fork_exit N PATH ARGV0 restricted|inherit [PRELOAD]|handblock BLOCKFILE\n", argv[0]);
         return 2;
     }
     const char *method = argv[1];
@@ -63,6 +93,13 @@ int main(int argc, char **argv)
     char **envp;
     if (strcmp(argv[5], "restricted") == 0) {
         envp = restricted_envp();
+    } else if (strcmp(argv[5], "handblock") == 0) {
+        if (argc < 7) { fprintf(stderr, "handblock needs a BLOCKFILE\n"); return 2; }
+        envp = handblock_envp(argv[6]);
+        if (!envp) return 2;
+    } else if (strcmp(argv[5], "inherit") != 0) {
+        fprintf(stderr, "unknown ENVMODE %s\n", argv[5]);
+        return 2;
     } else {
         char *extra = NULL;
         if (argc > 6 && argv[6][0]) {

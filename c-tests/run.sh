@@ -54,6 +54,7 @@ for t in "${tests[@]}"; do
     echo "# $t"
     case $t in
     real-parents.sh) run=(SHIM="$shim" bash "$here/real-parents.sh") ;; # preloads per parent
+    secure.sh) run=(SHIM="$shim" bash "$here/secure.sh") ;; # its own user, environment, preload
     t_noalloc) run=(LD_PRELOAD="$shim $build/mallocguard.so" "./$t") ;;
     *) run=(LD_PRELOAD="$shim" "./$t") ;;
     esac

@@ -1,0 +1,71 @@
+/* t_secure: run by secure.sh as a set-user-ID program started by an unprivileged user, so the
+ * process is in secure-execution mode (AT_SECURE). Its environment names a config and a log
+ * file of that user's choosing; the shim must ignore both (no file written, mode not taken
+ * from that config) and still inject into an MCP-looking child.
+ * Usage: t_secure DIR (DIR holds mcp-server-standin and plain-child, both /usr/bin/env). */
+#include "check.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Spawns DIR/NAME with a fresh environment, its stdout into DIR/NAME.out; returns that text. */
+static char *spawn_env(const char *dir, const char *name, char *buf, size_t len)
+{
+    char path[512], out[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(out, sizeof out, "%s/%s.out", dir, name);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    char *argv[] = {(char *)name, NULL};
+    char *envp[] = {"PATH=/usr/bin:/bin", "HOME=/nonexistent", NULL};
+    pid_t pid;
+    int status = -1;
+    if (posix_spawn(&pid, path, &fa, NULL, argv, envp) == 0)
+        waitpid(pid, &status, 0);
+    posix_spawn_file_actions_destroy(&fa);
+    buf[0] = 0;
+    FILE *f = fopen(out, "r");
+    if (f) {
+        size_t n = fread(buf, 1, len - 1, f);
+        buf[n] = 0;
+        fclose(f);
+    }
+    return buf;
+}
+
+static int exists(const char *dir, const char *name)
+{
+    char path[512];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return stat(path, &st) == 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2)
+        die("usage: t_secure DIR");
+    const char *dir = argv[1];
+    check(getauxval(AT_SECURE) != 0, "the process runs in secure-execution mode (AT_SECURE)");
+    check(getuid() != geteuid(), "a set-user-ID program: real uid %d, effective uid %d",
+          (int)getuid(), (int)geteuid());
+
+    char env[8192];
+    spawn_env(dir, "mcp-server-standin", env, sizeof env);
+    check(strstr(env, "\nhttps_proxy=http://127.0.0.1:3128\n") != NULL,
+          "the shim is loaded and injects into the MCP child (https_proxy from the host's HTTPS_PROXY)");
+    spawn_env(dir, "plain-child", env, sizeof env);
+    check(strstr(env, "proxy") == NULL,
+          "the plain child is left alone: mode \"all\" from the user's config was not taken");
+    check(!exists(dir, "evil.log"), "no file at the log path MCP_ENV_SHIM_LOG names");
+    check(!exists(dir, "evil-config.log"), "no file at the log path the user's config names");
+    return check_status();
+}

@@ -15,7 +15,7 @@ use mcp_env_shim_core::session::{LogTarget, Plan, Session};
 /// Arguments looked at for detection; later ones are ignored.
 const MAX_ARGS: usize = 64;
 /// The merged envp's capacity for the usual child (an MCP client's fresh environment plus the
-/// block): a small frame touches few stack pages, each a copy-on-write fault in a forked child.
+/// block), in a small stack frame; the large one's 8 KiB is reserved only when needed.
 const SMALL_ENVP: usize = 64;
 /// The capacity for a large environment; a larger one is left alone, with a warning.
 const MAX_ENVP: usize = 1024;

@@ -17,4 +17,7 @@ fn main() {
         "cargo:rustc-cdylib-link-arg=-Wl,--version-script={}",
         map.display()
     );
+    // DF_1_INITFIRST: the constructor runs before any other library's, so every real function
+    // is resolved before any code in the process can start a program.
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-z,initfirst");
 }

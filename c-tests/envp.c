@@ -220,9 +220,12 @@ void check_injected(const char *label, const struct dump *d, char *const envp[],
     }
     check(paths_exist, "%s: every added CA key names an existing path", label);
 
-    const char *ca = getenv(MISSING_CA_KEY);
-    if (!ca || stat(ca, &st) == 0)
-        die("the host's %s must name a file that does not exist", MISSING_CA_KEY);
-    check(dump_count(d, MISSING_CA_KEY) == 0, "%s: %s (its path is missing) not injected", label,
-          MISSING_CA_KEY);
+    for (const char *const *k = MISSING_CA_KEYS; *k; k++) {
+        const char *ca = getenv(*k);
+        if (!ca || stat(ca, &st) == 0)
+            die("the host's %s must name a file that does not exist", *k);
+        check(dump_count(d, *k) == 0, "%s: %s (its path is missing) not injected", label, *k);
+    }
 }
+
+const char *const MISSING_CA_KEYS[] = {"SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", NULL};

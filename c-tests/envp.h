@@ -14,10 +14,10 @@
 #define CHILD_SECRET "child-secret-value"
 #define ARGV_SECRET "--token=argv-secret-42"
 
-/* The host key naming a CA path that does not exist and that no other key can stand in for:
- * never injected, logged as ca-file-not-found. (The host's REQUESTS_CA_BUNDLE names a missing
- * file too, but CA bundle keys may take a sibling's existing file instead.) */
-#define MISSING_CA_KEY "SSL_CERT_DIR"
+/* The host keys naming a CA path that does not exist: never injected (not even with a
+ * sibling's file: the key's own value is not second-guessed), logged as ca-file-not-found.
+ * NULL-terminated. */
+extern const char *const MISSING_CA_KEYS[];
 
 /* The 20 built-in block keys, NULL-terminated. */
 extern const char *const BLOCK_KEYS[];
@@ -53,7 +53,7 @@ size_t dump_count(const struct dump *d, const char *key);
 void check_untouched(const char *label, const struct dump *d, char *const envp[]);
 /* The checks of an injected child: its own entries first, unchanged and in order; the host's
  * block values added for the keys it lacked; no key twice; only block keys (or `extra`) added;
- * no added CA key naming a missing path; MISSING_CA_KEY absent. */
+ * no added CA key naming a missing path; none of MISSING_CA_KEYS. */
 void check_injected(const char *label, const struct dump *d, char *const envp[],
                     const char *const extra[]);
 

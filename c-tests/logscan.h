@@ -37,7 +37,7 @@ int log_count_event(const struct shimlog *l, const char *event);
 
 /* The checks of an inject line: exactly one `inject` line with the child's pid, `via`, and
  * `reason` (NULL: any); `ppid` = this process, the child's parent; `injected` = the keys added to the child (the entries after the nenvp passed);
- * `kept` = exactly `kept`; `missing` holds MISSING_CA_KEY as ca-file-not-found. */
+ * `kept` = exactly `kept`; `missing` holds each of MISSING_CA_KEYS as ca-file-not-found. */
 void check_log_inject(const char *label, const struct shimlog *l, long pid, const char *via,
                       const char *reason, const struct dump *d, size_t nenvp,
                       const char *const kept[]);

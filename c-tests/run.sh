@@ -17,8 +17,8 @@ tests=("${@:2}") # the Makefile's list
 case $shim in /*) ;; *) echo "run.sh: SHIM must be an absolute path, got $shim" >&2; exit 2;; esac
 [ -f "$shim" ] || { echo "run.sh: no shim at $shim (run 'make build' at the top)" >&2; exit 2; }
 
-# The host's block: existing CA files for two keys; a missing CA directory for a key nothing can
-# stand in for, and a missing file for a key whose siblings can.
+# The host's block: existing CA files for two keys; a missing CA directory and a missing CA file
+# for two others, which the shim must leave out (a sibling's file does not replace a key's own).
 rm -rf "$build/logs" "$build/out" "$build/ca" "$build/conf" "$build/home"
 mkdir -p "$build/logs" "$build/out" "$build/ca" "$build/conf" "$build/home"
 # test-ca.pem is a real self-signed certificate (its key was thrown away): node, a host in

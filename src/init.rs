@@ -2,6 +2,11 @@
 //! environment and config, report warnings once, publish. It runs at load in every process
 //! (under `/etc/ld.so.preload` even in root-run helpers), so it is small, never panics on bad
 //! input, and never fails loudly: a bad config is one warning line.
+//!
+//! It runs first, before any other library's constructor (`-z initfirst`): nothing can start a
+//! program through a hook before it has prepared everything. libc's own constructor, which
+//! sets `environ`, has not run then, so the environment is the one the loader passes to every
+//! initialiser.
 
 use crate::spawn::c_key;
 use alloc::borrow::Cow;
@@ -21,29 +26,29 @@ pub fn session() -> Option<&'static Session> {
     unsafe { SESSION.load(Ordering::Acquire).as_ref() }
 }
 
+type Envp = *const *const libc::c_char;
+
 #[used]
 #[link_section = ".init_array"]
-static INIT: extern "C" fn() = init;
+static INIT: extern "C" fn(libc::c_int, Envp, Envp) = init;
 
-extern "C" fn init() {
+/// glibc calls each initialiser with `(argc, argv, envp)`.
+extern "C" fn init(_argc: libc::c_int, _argv: Envp, envp: Envp) {
     crate::real::resolve_all();
     // SAFETY: getauxval has no preconditions.
     let secure = unsafe { libc::getauxval(libc::AT_SECURE) } != 0;
-    let s = Session::prepare(&HostEnv::new(), secure, &HostFs);
+    let s = Session::prepare(&HostEnv::new(envp), secure, &HostFs);
     for w in &s.warnings {
         crate::spawn::warn(&s, w.as_bytes());
     }
     SESSION.store(Box::into_raw(Box::new(s)), Ordering::Release);
 }
 
-/// The host's own environment, read straight from `environ`: no lock, no copy of the whole
-/// environment, one pass for the shim's own variables and one for the block's keys.
+/// The host's own environment, read straight from the loader's `envp`: no lock, no copy of
+/// the whole environment, one pass for the shim's own variables and one for the block's keys.
 struct HostEnv {
+    envp: Envp,
     own: [Option<&'static str>; OWN.len()],
-}
-
-extern "C" {
-    static environ: *const *const libc::c_char;
 }
 
 /// The variables the session asks for one by one.
@@ -55,19 +60,11 @@ const OWN: [&str; 5] = [
     "OPENSHELL_PROXY_TLS_DIR",
 ];
 
-/// libc's getenv, for a name outside `OWN` (none today; a safe default for a new one).
-fn getenv(name: &str) -> Option<String> {
-    // SAFETY: a NUL-terminated name; the result is NULL or a string in environ.
-    let p = with_c_path(name, |n| unsafe { libc::getenv(n) })?;
-    // SAFETY: getenv returned NULL or a NUL-terminated string.
-    (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
-}
-
-/// Calls `f(key, entry)` for each `KEY=value` entry of `environ`, measuring only the key.
-fn each_env(mut f: impl FnMut(&[u8], *const libc::c_char)) {
-    // SAFETY: environ is NULL or a NULL-terminated array of NUL-terminated strings, which
-    // nothing changes while the constructor runs.
-    let mut p = unsafe { environ };
+/// Calls `f(key, entry)` for each `KEY=value` entry of `envp`, measuring only the key.
+fn each_env(envp: Envp, mut f: impl FnMut(&[u8], *const libc::c_char)) {
+    // SAFETY: envp is NULL or a NULL-terminated array of NUL-terminated strings, which nothing
+    // changes while the constructor runs.
+    let mut p = envp;
     while !p.is_null() && !unsafe { *p }.is_null() {
         // SAFETY: as above.
         let entry = unsafe { *p };
@@ -78,9 +75,9 @@ fn each_env(mut f: impl FnMut(&[u8], *const libc::c_char)) {
     }
 }
 
-/// The value of an entry whose key is `key_len` bytes long, borrowed from `environ`.
+/// The value of an entry whose key is `key_len` bytes long, borrowed from `envp`.
 fn value_of(entry: *const libc::c_char, key_len: usize) -> Cow<'static, str> {
-    // SAFETY: `entry` is a NUL-terminated string in environ.
+    // SAFETY: `entry` is a NUL-terminated string in envp.
     let all = unsafe { CStr::from_ptr(entry) }.to_bytes();
     let value = all.get(key_len + 1..).unwrap_or_default();
     match core::str::from_utf8(value) {
@@ -90,9 +87,9 @@ fn value_of(entry: *const libc::c_char, key_len: usize) -> Cow<'static, str> {
 }
 
 impl HostEnv {
-    fn new() -> HostEnv {
+    fn new(envp: Envp) -> HostEnv {
         let mut own = [None; OWN.len()];
-        each_env(|key, entry| {
+        each_env(envp, |key, entry| {
             // Most keys are turned away by their first byte.
             if !matches!(key.first(), Some(b'M' | b'O')) {
                 return;
@@ -105,25 +102,32 @@ impl HostEnv {
                 }
             }
         });
-        HostEnv { own }
+        HostEnv { envp, own }
     }
 }
 
 impl Env for HostEnv {
     fn var(&self, name: &str) -> Option<String> {
-        match OWN.iter().position(|n| *n == name) {
-            Some(i) => self.own.get(i).copied().flatten().map(String::from),
-            None => getenv(name),
+        if let Some(i) = OWN.iter().position(|n| *n == name) {
+            return self.own.get(i).copied().flatten().map(String::from);
         }
+        // A name outside `OWN` (none today): one more pass.
+        let mut found = None;
+        each_env(self.envp, |key, entry| {
+            if found.is_none() && key == name.as_bytes() {
+                found = Some(value_of(entry, key.len()).into_owned());
+            }
+        });
+        found
     }
 
-    /// One pass over `environ` for all the block's keys, instead of a `getenv` scan per key;
-    /// the values are borrowed from `environ`, which nothing changes while the constructor
+    /// One pass over `envp` for all the block's keys, instead of a `getenv` scan per key;
+    /// the values are borrowed from `envp`, which nothing changes while the constructor
     /// runs (the session copies what it keeps).
     fn vars(&self, names: &[Box<[u8]>]) -> Vec<Option<Cow<'_, str>>> {
         let table = KeyTable::new(names);
         let mut out: Vec<Option<Cow<'_, str>>> = names.iter().map(|_| None).collect();
-        each_env(|key, entry| {
+        each_env(self.envp, |key, entry| {
             if let Some(slot) = table.find(names, key).and_then(|i| out.get_mut(i)) {
                 // The first occurrence wins, as getenv's does.
                 if slot.is_none() {

@@ -1,8 +1,9 @@
 //! The real libc functions behind the hooks, resolved with `dlsym(RTLD_NEXT, ...)` once, in
 //! the constructor, and read lock-free afterwards. `dlsym` takes the loader's lock and may
-//! allocate, so it must never run in a `vfork` child: the lazy path below exists only for a
-//! call that comes before our constructor (another library's constructor spawning), when the
-//! process is still single-threaded inside the loader.
+//! allocate, so the hooks never call it: the constructor runs before any other library's
+//! (`-z initfirst`), so no program can be started through a hook before the pointers are set.
+//! Were one ever missing, the exec calls fall back to the system call and the others fail
+//! with ENOSYS, as they would without libc.
 
 use core::ffi::{c_char, c_int, c_void, CStr};
 use core::sync::atomic::{AtomicPtr, Ordering};
@@ -34,21 +35,15 @@ impl Real {
         }
     }
 
-    fn resolve(&self) -> *mut c_void {
+    fn resolve(&self) {
         // SAFETY: dlsym with a NUL-terminated name; RTLD_NEXT finds the next definition after
         // this library, i.e. libc's.
         let p = unsafe { libc::dlsym(libc::RTLD_NEXT, self.name.as_ptr()) };
         self.ptr.store(p, Ordering::Release);
-        p
     }
 
     fn get(&self) -> *mut c_void {
-        let p = self.ptr.load(Ordering::Acquire);
-        if p.is_null() {
-            self.resolve()
-        } else {
-            p
-        }
+        self.ptr.load(Ordering::Acquire)
     }
 }
 

@@ -190,7 +190,9 @@ pub fn rfc3339(secs: i64, millis: u32, out: &mut [u8; 24]) {
     let seps = [b'-', b'-', b'T', b':', b':', b'.', b'Z'];
     let mut pos = 0;
     for ((value, width), sep) in fields.into_iter().zip(seps) {
-        let mut v = value.rem_euclid(10_i64.pow(width as u32));
+        // Only the low `width` digits are written; every divisor is a constant, so nothing here
+        // can divide by zero (a panic path, which the exec path must not have).
+        let mut v = value.unsigned_abs();
         for k in (0..width).rev() {
             if let Some(c) = out.get_mut(pos + k) {
                 *c = b'0' + (v % 10) as u8;

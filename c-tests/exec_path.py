@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""exec_path.py SHIM — proves from the library's machine code what the exec path may call.
+
+Walks the direct calls and jumps reachable from every exported hook (objdump) and fails if any
+leads to a panic, an allocation, dlsym, a lock, stdio or getenv: rule 1 of the exec path, checked
+on what was compiled rather than on what the source meant. Imports count by name, whether called through
+the PLT or the GOT; calls through a pointer held in data (the real libc functions resolved at
+load) are not followed. Prints one line per check, as the C tests do."""
+
+import re
+import subprocess
+import sys
+
+HOOKS = ["execve", "execv", "execvp", "execvpe", "execl", "execlp", "execle", "fexecve",
+         "execveat", "posix_spawn", "posix_spawnp", "__mcp_env_shim_exec_list"]
+FORBIDDEN = {
+    "a panic": r"panicking|rust_begin_unwind|panic_|unwrap_failed|expect_failed|_fail\b|abort",
+    "an allocation": r"^(malloc|calloc|realloc|free|posix_memalign|aligned_alloc|memalign)@|"
+                     r"__rust_alloc|__rust_dealloc|__rust_realloc|__rdl_|^alloc::",
+    "dlsym": r"^dl(sym|vsym|open|close|error)@",
+    "a lock": r"^pthread_|^__pthread|mutex|futex|^sem_",
+    "stdio": r"^(printf|fprintf|sprintf|snprintf|puts|fputs|fwrite|fopen|fclose|fflush|vfprintf)@",
+    "getenv": r"^(getenv|secure_getenv|setenv|putenv)@",
+}
+
+
+def call_graph(so):
+    text = subprocess.run(["objdump", "-d", "-C", "--no-show-raw-insn", so],
+                          capture_output=True, text=True, check=True).stdout
+    head = re.compile(r"^[0-9a-f]+ <(.+)>:$")
+    call = re.compile(r"\s(?:call|jmp)\s+[0-9a-f]+ <([^>]+)>")
+    # Rust calls imports through the GOT (no PLT): `call *0x..(%rip)  # addr <malloc@GLIBC_2.2.5>`.
+    got = re.compile(r"\s(?:call|jmp)\s+\*0x[0-9a-f]+\(%rip\)\s+# [0-9a-f]+ <([^>@]+)@")
+    graph, cur = {}, None
+    for line in text.splitlines():
+        m = head.match(line)
+        if m:
+            cur = m.group(1)
+            graph.setdefault(cur, set())
+        elif cur and (m := got.search(line)):
+            graph[cur].add(m.group(1) + "@plt")
+        elif cur and (m := call.search(line)):
+            target = re.sub(r"\+0x[0-9a-f]+$", "", m.group(1))
+            if target != cur:
+                graph[cur].add(target)
+    return graph
+
+
+def main():
+    so = sys.argv[1]
+    graph = call_graph(so)
+    missing = [h for h in HOOKS if h not in graph]
+    print(("not ok" if missing else "ok") + f" - every hook is in the library's code {missing or ''}")
+    parent = {h: None for h in HOOKS if h in graph}
+    todo = list(parent)
+    while todo:
+        f = todo.pop()
+        if f.endswith("@plt"):
+            continue  # an import: a leaf, judged by its name
+        for t in graph.get(f, ()):
+            if t not in parent:
+                parent[t] = f
+                todo.append(t)
+    failed = bool(missing)
+    for what, pattern in FORBIDDEN.items():
+        bad = sorted(f for f in parent if re.search(pattern, f))
+        print(("not ok" if bad else "ok") + f" - no hook can reach {what}")
+        for f in bad:
+            chain = [f]
+            while parent[chain[-1]]:
+                chain.append(parent[chain[-1]])
+            print("# " + " <- ".join(chain))
+        failed |= bool(bad)
+    imports = sorted(f[:-4] for f in parent if f.endswith("@plt"))
+    print(f"# the exec path calls into libc: {' '.join(imports)}")
+    print(f"# {len(parent)} functions reachable from the hooks")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

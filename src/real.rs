@@ -2,8 +2,10 @@
 //! the constructor, and read lock-free afterwards. `dlsym` takes the loader's lock and may
 //! allocate, so the hooks never call it: the constructor runs before any other library's
 //! (`-z initfirst`), so no program can be started through a hook before the pointers are set.
-//! Were one ever missing, the exec calls fall back to the system call and the others fail
-//! with ENOSYS, as they would without libc.
+//! Only if another library claimed that first slot could a constructor of its spawn earlier;
+//! then `resolve_late` looks the function up (the process is still single-threaded inside the
+//! loader), which beats failing a spawn that would have succeeded. `c-tests/exec_path.py`
+//! checks that this is the one road from a hook to `dlsym`.
 
 use core::ffi::{c_char, c_int, c_void, CStr};
 use core::sync::atomic::{AtomicPtr, Ordering};
@@ -43,6 +45,19 @@ impl Real {
     }
 
     fn get(&self) -> *mut c_void {
+        let p = self.ptr.load(Ordering::Acquire);
+        if p.is_null() {
+            self.resolve_late()
+        } else {
+            p
+        }
+    }
+
+    /// Before the constructor: see the module's comment.
+    #[cold]
+    #[inline(never)]
+    fn resolve_late(&self) -> *mut c_void {
+        self.resolve();
         self.ptr.load(Ordering::Acquire)
     }
 }

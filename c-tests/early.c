@@ -1,0 +1,20 @@
+/* libearly.so: a library whose constructor starts an MCP server, as another library of the
+ * host might, while the process is still loading. t_early links it; the shim, preloaded, must
+ * already be ready then (its constructor runs first, -z initfirst), so the child gets the block
+ * and the log line. */
+#include <spawn.h>
+#include <sys/wait.h>
+
+int early_status = -1;
+long early_pid = -1;
+
+__attribute__((constructor)) static void start_a_server_while_loading(void)
+{
+    char *argv[] = {"mcp-server-standin", "out/early.env", NULL};
+    char *envp[] = {"PATH=.:/usr/bin:/bin", "HOME=/nonexistent", NULL};
+    pid_t pid;
+    if (posix_spawn(&pid, "./mcp-server-standin", NULL, NULL, argv, envp) == 0) {
+        early_pid = pid;
+        waitpid(pid, &early_status, 0);
+    }
+}

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "spawn.h"
 #include "check.h"
+#include "envp.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -182,4 +183,28 @@ int run_sub(const char *self, const char *const args[], char *const envp[])
     if (posix_spawn(&pid, self, NULL, NULL, (char *const *)argv, envp) != 0)
         return -1;
     return wait_exit(pid);
+}
+
+enum how last_how(enum entry e)
+{
+    return entry_is_exec(e) ? VIA_VFORK : VIA_FORK;
+}
+
+pid_t run_standin(enum entry e, enum how h, const char *prog, const char *prefix, char **envp,
+                  struct dump *d, char *label, size_t label_len)
+{
+    char out[128];
+    snprintf(label, label_len, "%s%s%s from %s", prefix, *prefix ? " " : "", entry_name(e),
+             entry_is_exec(e) ? how_name(h) : "the parent");
+    snprintf(out, sizeof out, "out/%s-%s-%s.env", prog, entry_name(e), how_name(h));
+    unlink(out);
+    char *argv[] = {(char *)prog, out, ARGV_SECRET, NULL};
+    pid_t pid = spawn_via(e, h, prog, argv, envp);
+    int status = pid > 0 ? wait_exit(pid) : -1;
+    if (!check(status == 0 && dump_read(out, d) == 0, "%s: the child ran and dumped its env",
+               label)) {
+        diag("%s: pid %ld, exit status %d", label, (long)pid, status);
+        return -1;
+    }
+    return pid;
 }

@@ -37,6 +37,17 @@ const char *entry_target(enum entry e, const char *name, char *buf, size_t n);
  * to envp first, as libuv does. Returns only if the exec failed (-1, errno). */
 int exec_entry(enum entry e, const char *target, int fd, char *const argv[], char *const envp[]);
 
+/* The last `how` an entry point is tried from: vfork too for the exec* forms. */
+enum how last_how(enum entry e);
+
+struct dump;
+/* Starts the stand-in `prog` (argv: prog, its dump file, a secret token that must never reach
+ * the log) through `e` from `h` with `envp`, waits, and reads its dump into `d`. `label` is
+ * "<prefix> <entry> from <how>"; one check says whether the child ran and dumped its env.
+ * Returns the child's pid, or -1 if it did not. */
+pid_t run_standin(enum entry e, enum how h, const char *prog, const char *prefix, char **envp,
+                  struct dump *d, char *label, size_t label_len);
+
 /* Waits for pid: its exit status, 128+signal if killed, -1 on a waitpid error. */
 int wait_exit(pid_t pid);
 

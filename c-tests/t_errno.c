@@ -151,7 +151,7 @@ int main(void)
 
     for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
         const struct tcase *c = &CASES[i];
-        for (enum how h = VIA_FORK; h <= (entry_is_exec(c->e) ? VIA_VFORK : VIA_FORK); h++) {
+        for (enum how h = VIA_FORK; h <= last_how(c->e); h++) {
             char label[128];
             snprintf(label, sizeof label, "%s %s%s%s", entry_name(c->e),
                      c->target ? c->target : "fd -1", entry_is_exec(c->e) ? " from " : "",

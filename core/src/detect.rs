@@ -109,15 +109,8 @@ fn command(prog: &[u8], args: &[&[u8]], depth: u8) -> Verdict {
         b"sh" | b"bash" | b"dash" | b"zsh" | b"ksh" | b"ash" | b"mksh" | b"fish" | b"busybox" => {
             shell(args, depth)
         }
-        b"npx" | b"bunx" | b"pnpx" => package_runner(args, depth),
-        b"pnpm" | b"yarn" if matches!(sub, b"dlx" | b"exec") => package_runner(tail(args), depth),
-        b"npm" if matches!(sub, b"exec" | b"x") => package_runner(tail(args), depth),
-        b"uvx" => package_runner(args, depth),
-        b"uv" if sub == b"tool" && args.get(1).copied() == Some(b"run") => {
-            package_runner(args.get(2..).unwrap_or(&[]), depth)
-        }
-        b"uv" if sub == b"run" => package_runner(tail(args), depth),
-        b"pipx" if sub == b"run" => package_runner(tail(args), depth),
+        b"npx" | b"bunx" | b"pnpx" | b"uvx" => package_runner(args, depth),
+        b"pnpm" | b"yarn" | b"npm" | b"uv" | b"pipx" => manager(key, args, depth),
         b"docker" | b"podman" | b"nerdctl" => container(args),
         b"node" | b"nodejs" | b"tsx" | b"ts-node" | b"ruby" | b"php" | b"perl" => {
             script(args, SCRIPT_VALUE_OPTS)
@@ -219,7 +212,12 @@ fn shell(args: &[&[u8]], depth: u8) -> Verdict {
     let tokens = tokens.get(..n).unwrap_or(&[]);
     let mut best = Verdict::default();
     for segment in tokens.split(|t| matches!(*t, b"&&" | b"||" | b";" | b"|" | b"&")) {
-        let (prog, rest) = match segment.split_first() {
+        // `GITHUB_TOKEN=x npx ...`: assignments before the command are not the command.
+        let start = segment
+            .iter()
+            .position(|t| !is_assignment(t))
+            .unwrap_or(segment.len());
+        let (prog, rest) = match segment.get(start..).and_then(<[_]>::split_first) {
             Some((p, r)) => (*p, r),
             None => continue,
         };
@@ -324,8 +322,35 @@ fn package_is_mcp(spec: &[u8]) -> bool {
         || (name.contains(&b':') && has_mcp_word(basename(name)))
 }
 
-/// `docker run [options] image`: the image by name; `docker mcp gateway run` too.
+/// `uv --directory d run x`, `uv tool run x`, `pnpm --silent dlx pkg`, `npm exec pkg`,
+/// `pipx run pkg`: global options, then a subcommand that runs something, then the package or
+/// command; any other subcommand (`install`, `build`) is judged as a plain program.
+fn manager(key: &[u8], args: &[&[u8]], depth: u8) -> Verdict {
+    let i = skip_options(args, RUNNER_VALUE_OPTS);
+    let sub = args.get(i).copied().unwrap_or(&[]);
+    let rest = args.get(i + 1..).unwrap_or(&[]);
+    let runs = match key {
+        b"uv" if sub == b"tool" && rest.first().copied() == Some(b"run") => {
+            return package_runner(tail(rest), depth);
+        }
+        b"uv" | b"pipx" => sub == b"run",
+        b"pnpm" | b"yarn" => matches!(sub, b"dlx" | b"exec"),
+        b"npm" => matches!(sub, b"exec" | b"x"),
+        _ => false,
+    };
+    if runs {
+        package_runner(rest, depth)
+    } else {
+        plain(key, args)
+    }
+}
+
+/// `docker [global options] run [options] image`: the image by name; `docker mcp gateway run`
+/// too.
 fn container(args: &[&[u8]]) -> Verdict {
+    let args = args
+        .get(skip_options(args, DOCKER_GLOBAL_OPTS)..)
+        .unwrap_or(&[]);
     let rest = match args {
         [run, rest @ ..] if *run == b"run" || *run == b"create" => rest,
         [c, run, rest @ ..] if *c == b"container" && *run == b"run" => rest,
@@ -514,6 +539,21 @@ const JAVA_VALUE_OPTS: &[&[u8]] = &[
     b"-p",
     b"--add-opens",
     b"--add-modules",
+];
+const DOCKER_GLOBAL_OPTS: &[&[u8]] = &[
+    b"-H",
+    b"--host",
+    b"--context",
+    b"-c",
+    b"--config",
+    b"-l",
+    b"--log-level",
+    b"--tlscacert",
+    b"--tlscert",
+    b"--tlskey",
+    b"--url",
+    b"--connection",
+    b"--remote",
 ];
 const DOCKER_VALUE_OPTS: &[&[u8]] = &[
     b"-e",

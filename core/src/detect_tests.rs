@@ -95,6 +95,8 @@ fn launchers_are_seen_through() {
         "go run ./cmd/github-mcp-server stdio",
         "dotnet run --project ./src/Acme.McpServer/Acme.McpServer.csproj",
         "ts-node ./src/mcp-server.ts",
+        "pnpm --silent dlx @acme/mcp-jira",
+        "docker -H unix:///run/docker.sock run -i --rm mcp/time",
     ] {
         let words: Vec<&str> = yes.split(' ').collect();
         assert!(
@@ -114,6 +116,19 @@ fn shell_strings_are_split_into_commands() {
     let v = verdict("/bin/sh", &["-c", "'uvx mcp-server-time;'"]);
     assert_eq!(v.name, Some(Reason::Package));
     let v = verdict("sh", &["-c", "exec uvx mcp-server-fetch"]);
+    assert_eq!(v.name, Some(Reason::Package));
+    let v = verdict(
+        "sh",
+        &[
+            "-c",
+            "GITHUB_TOKEN=x npx -y @modelcontextprotocol/server-github",
+        ],
+    );
+    assert_eq!(v.name, Some(Reason::Package));
+    let v = verdict(
+        "bash",
+        &["-c", "cd /srv && A=1 B=2 exec uvx mcp-server-git"],
+    );
     assert_eq!(v.name, Some(Reason::Package));
     let v = verdict("/bin/sh", &["-c", "npm test; make"]);
     assert_eq!(v.name, None);
@@ -148,6 +163,10 @@ fn runtimes_and_launchers_are_flagged_for_the_dropped_environment_rule() {
     assert!(verdict("npx", &["-y", "acme-tools"]).runtime);
     assert!(verdict("docker", &["run", "-i", "acme/tools"]).runtime);
     assert!(verdict("java", &["-jar", "tools.jar"]).runtime);
+    // The MCP quickstart's own launch command: global options before `run`.
+    assert!(verdict("uv", &["--directory", "/srv/weather", "run", "weather.py"]).runtime);
+    assert!(verdict("pnpm", &["--silent", "dlx", "acme-tools"]).runtime);
+    assert!(!verdict("pnpm", &["--filter", "@flux/app", "build"]).runtime);
     assert!(!verdict("/bin/true", &[]).runtime);
     assert!(!verdict("git", &["status"]).runtime);
 }

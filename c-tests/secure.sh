@@ -2,7 +2,8 @@
 # secure.sh — proves the shim's secure-execution rule for real: in a set-user-ID program
 # started by an unprivileged user (AT_SECURE), MCP_ENV_SHIM_CONFIG and a log path from the
 # environment are ignored, so that user cannot make a privileged process read a config or
-# write a file of their choosing; the shim still injects, and logs to stderr.
+# write a file of their choosing, nor are the user's proxy and CA values handed to the
+# program's children; the shim still selects the MCP child, and logs that to stderr.
 # glibc preloads into such a program only a library named without a slash, from a system
 # directory, with its own set-user-ID bit (the way /etc/ld.so.preload setups meet it): the
 # test installs one for its duration and removes it. Needs root; run by run.sh.

@@ -36,6 +36,15 @@ impl<F: Fn(&str) -> Option<String>> Env for F {
     }
 }
 
+/// No environment: what secure mode reads values from.
+struct NoEnv;
+
+impl Env for NoEnv {
+    fn var(&self, _: &str) -> Option<String> {
+        None
+    }
+}
+
 /// The file system as the session needs it.
 pub trait Fs {
     fn exists(&self, path: &str) -> bool;
@@ -170,12 +179,17 @@ impl Session {
             kinds.push(Kind::Extra);
         }
 
-        let tls_dir = openshell_tls_dir(env, fs);
-        let sandbox = env.var("OPENSHELL_SANDBOX").as_deref() == Some("1")
+        // In secure mode the environment belongs to the unprivileged user who started a
+        // set-user-ID program: none of its values may reach that program's children (a proxy
+        // and CA of the user's choosing on root's traffic). Values then come only from the
+        // root-owned default config and the built-in defaults, and nothing counts as dropped.
+        let env_values: &dyn Env = if secure { &NoEnv } else { env };
+        let tls_dir = openshell_tls_dir(env_values, fs);
+        let sandbox = env_values.var("OPENSHELL_SANDBOX").as_deref() == Some("1")
             || fs.exists(&concat(&[&tls_dir, "/", block::OPENSHELL_CA]));
 
         // Each key's host value, read once; siblings are block keys, found here too.
-        let host = env.vars(&names);
+        let host = env_values.vars(&names);
         let host_of = |key: &str| {
             let i = names.iter().position(|n| **n == *key.as_bytes())?;
             host.get(i)?.as_deref()

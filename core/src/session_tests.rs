@@ -352,3 +352,31 @@ fn a_ca_key_whose_own_file_is_gone_is_left_out_but_a_sibling_skips_to_one_that_e
         Some(Source::Sibling("REQUESTS_CA_BUNDLE"))
     );
 }
+
+#[test]
+fn secure_mode_takes_no_value_from_the_environment_of_the_user_who_started_it() {
+    let fs = tls_files()
+        .with("/etc/openshell-tls/openshell-ca.pem", "")
+        .with(
+            DEFAULT_CONFIG,
+            r#"{"values":{"HTTP_PROXY":"http://root-chose:1"}}"#,
+        );
+    let mut env = SANDBOX_HOST.to_vec();
+    env.push(("OPENSHELL_PROXY_TLS_DIR", "/tls"));
+    let s = prepare(&env, true, &fs);
+    assert_eq!(
+        value(&s, "HTTP_PROXY").as_deref(),
+        Some("http://root-chose:1")
+    );
+    assert_eq!(
+        value(&s, "HTTPS_PROXY").as_deref(),
+        Some("http://10.200.0.1:3128"),
+        "the built-in default, not the user's http://127.0.0.1:3128"
+    );
+    assert_eq!(
+        value(&s, "NODE_EXTRA_CA_CERTS").as_deref(),
+        Some("/etc/openshell-tls/openshell-ca.pem"),
+        "not the user's /tls/ca.pem, nor their OPENSHELL_PROXY_TLS_DIR"
+    );
+    assert_eq!(s.host_has, 0, "nothing counts as dropped");
+}

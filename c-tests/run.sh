@@ -55,6 +55,7 @@ for t in "${tests[@]}"; do
     case $t in
     real-parents.sh) run=(SHIM="$shim" bash "$here/real-parents.sh") ;; # preloads per parent
     secure.sh) run=(SHIM="$shim" bash "$here/secure.sh") ;; # its own user, environment, preload
+    hostile.sh) run=(SHIM="$shim" bash "$here/hostile.sh") ;; # its own environments
     exec_path.py) run=(python3 "$here/exec_path.py" "$shim") ;; # reads the library, runs nothing
     t_noalloc) run=(LD_PRELOAD="$shim $build/mallocguard.so" "./$t") ;;
     *) run=(LD_PRELOAD="$shim" "./$t") ;;

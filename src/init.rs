@@ -162,7 +162,8 @@ impl Fs for HostFs {
     }
 
     fn read(&self, path: &str) -> Result<String, String> {
-        let flags = libc::O_RDONLY | libc::O_CLOEXEC;
+        // O_NONBLOCK: opening a FIFO must not hang every process at load; it is refused below.
+        let flags = libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NONBLOCK;
         // SAFETY: a NUL-terminated path.
         let fd = with_c_path(path, |p| unsafe { libc::open(p, flags) })
             .ok_or("the path is too long or contains a NUL byte")?;
@@ -176,18 +177,32 @@ impl Fs for HostFs {
     }
 }
 
-/// Reads `fd` to the end, into a buffer sized from `fstat` (a config is read in one call).
+/// The largest config read; a config is a few hundred bytes.
+const MAX_CONFIG: usize = 1 << 20;
+
+/// Reads a regular file of at most `MAX_CONFIG` bytes to the end, into a buffer sized from
+/// `fstat` (a config is read in one call). A device, FIFO or huge file is refused: it could
+/// hang or exhaust every process at load.
 fn read_all(fd: libc::c_int) -> Result<Vec<u8>, String> {
     // SAFETY: a zeroed stat buffer we own.
     let mut st: libc::stat = unsafe { core::mem::zeroed() };
     // SAFETY: `fd` is open.
-    let size = if unsafe { libc::fstat(fd, &mut st) } == 0 {
-        st.st_size.max(0) as usize
-    } else {
-        0
-    };
+    if unsafe { libc::fstat(fd, &mut st) } != 0 {
+        return Err(os_error());
+    }
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return Err("not a regular file".to_string());
+    }
+    let too_large = || alloc::format!("larger than {MAX_CONFIG} bytes");
+    let size = st.st_size.max(0) as usize;
+    if size > MAX_CONFIG {
+        return Err(too_large());
+    }
     let mut data: Vec<u8> = Vec::with_capacity(size + 1);
     loop {
+        if data.len() > MAX_CONFIG {
+            return Err(too_large());
+        }
         if data.len() == data.capacity() {
             data.reserve(4096);
         }

@@ -14,8 +14,13 @@ pub fn write_line(target: &LogTarget, line: &[u8]) {
             }
         }
         LogTarget::File(path) => {
-            let flags =
-                libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_CLOEXEC | libc::O_NOCTTY;
+            // O_NONBLOCK: a FIFO without a reader must not hang the spawn (open then fails).
+            let flags = libc::O_WRONLY
+                | libc::O_APPEND
+                | libc::O_CREAT
+                | libc::O_CLOEXEC
+                | libc::O_NOCTTY
+                | libc::O_NONBLOCK;
             // SAFETY: a NUL-terminated path; the mode is the third argument O_CREAT needs.
             let fd = unsafe { libc::open(path.as_ptr(), flags, 0o644 as libc::c_uint) };
             if fd >= 0 {

@@ -181,5 +181,21 @@ int main(void)
         dump_free(&d);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
+
+    /* A block key written without '=' is no variable (getenv does not see it): the child must
+     * get the real one. */
+    static char *bare_key[] = {"HOME=/tmp/standin-home", "HTTPS_PROXY", "PATH=.:/usr/bin:/bin",
+                               NULL};
+    char *argv2[] = {STANDIN, OUT, NULL};
+    unlink(OUT);
+    rc = posix_spawn(&pid, "./" STANDIN, NULL, NULL, argv2, bare_key);
+    status = rc == 0 ? wait_exit(pid) : -rc;
+    dumped = status == 0 && dump_read(OUT, &d) == 0;
+    const char *got = dumped ? dump_get(&d, "HTTPS_PROXY") : NULL;
+    check(got && strcmp(got, getenv("HTTPS_PROXY")) == 0,
+          "an entry 'HTTPS_PROXY' without '=' does not count as present: the child gets %s",
+          got ? got : "(nothing)");
+    if (dumped)
+        dump_free(&d);
     return check_status();
 }

@@ -69,7 +69,9 @@ fn each_env(envp: Envp, mut f: impl FnMut(&[u8], *const libc::c_char)) {
         // SAFETY: as above.
         let entry = unsafe { *p };
         // SAFETY: as above.
-        f(unsafe { c_key(entry) }, entry);
+        if let Some(key) = unsafe { c_key(entry) } {
+            f(key, entry);
+        }
         // SAFETY: not past the terminating NULL.
         p = unsafe { p.add(1) };
     }

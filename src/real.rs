@@ -8,7 +8,7 @@
 //! checks that this is the one road from a hook to `dlsym`.
 
 use core::ffi::{c_char, c_int, c_void, CStr};
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use libc::{pid_t, posix_spawn_file_actions_t, posix_spawnattr_t};
 
 pub type Argv = *const *const c_char;
@@ -27,6 +27,9 @@ type SpawnFn = unsafe extern "C" fn(
 struct Real {
     name: &'static CStr,
     ptr: AtomicPtr<c_void>,
+    /// Looked up, found or not: a function libc lacks (`execveat` before glibc 2.34) is not
+    /// looked up again on every call.
+    done: AtomicBool,
 }
 
 impl Real {
@@ -34,6 +37,7 @@ impl Real {
         Real {
             name,
             ptr: AtomicPtr::new(core::ptr::null_mut()),
+            done: AtomicBool::new(false),
         }
     }
 
@@ -42,14 +46,14 @@ impl Real {
         // this library, i.e. libc's.
         let p = unsafe { libc::dlsym(libc::RTLD_NEXT, self.name.as_ptr()) };
         self.ptr.store(p, Ordering::Release);
+        self.done.store(true, Ordering::Release);
     }
 
     fn get(&self) -> *mut c_void {
-        let p = self.ptr.load(Ordering::Acquire);
-        if p.is_null() {
-            self.resolve_late()
+        if self.done.load(Ordering::Acquire) {
+            self.ptr.load(Ordering::Acquire)
         } else {
-            p
+            self.resolve_late()
         }
     }
 

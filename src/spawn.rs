@@ -80,18 +80,23 @@ unsafe fn bytes<'a>(p: *const c_char) -> &'a [u8] {
     unsafe { CStr::from_ptr(p) }.to_bytes()
 }
 
-/// The key of a C envp entry, read up to `=` without measuring the value.
+/// The key of a C envp entry, read up to `=` without measuring the value; `None` for an entry
+/// without `=`, which is no variable (`getenv` does not see it).
 ///
 /// # Safety
 /// `p` is a NUL-terminated string that outlives the returned slice.
-pub unsafe fn c_key<'a>(p: *const c_char) -> &'a [u8] {
+pub unsafe fn c_key<'a>(p: *const c_char) -> Option<&'a [u8]> {
     let mut n = 0;
     // SAFETY: we stop at the NUL, so every byte read is inside the string.
     while unsafe { *p.add(n) } != 0 && unsafe { *p.add(n) } != b'=' as c_char {
         n += 1;
     }
+    // SAFETY: byte `n` was just read: the NUL or the `=`.
+    if unsafe { *p.add(n) } == 0 {
+        return None;
+    }
     // SAFETY: the first `n` bytes were just read.
-    unsafe { core::slice::from_raw_parts(p.cast::<u8>(), n) }
+    Some(unsafe { core::slice::from_raw_parts(p.cast::<u8>(), n) })
 }
 
 /// The entries of a NULL-terminated array (NULL counts as empty, as Linux takes it).
@@ -117,7 +122,7 @@ unsafe fn entries<'a>(arr: Argv) -> &'a [*const c_char] {
 /// `env` holds NUL-terminated strings.
 unsafe fn plan(s: &Session, exe: &[u8], args: &[&[u8]], env: &[*const c_char]) -> Option<Plan> {
     // SAFETY: the caller's promise.
-    s.plan(exe, args, env.iter().map(|&e| unsafe { c_key(e) }))
+    s.plan(exe, args, env.iter().filter_map(|&e| unsafe { c_key(e) }))
 }
 
 /// Collects up to `MAX_ARGS` arguments as byte slices into `out`, which may be

@@ -11,7 +11,7 @@ const SDK_DEFAULTS: [&str; 6] = ["HOME", "LOGNAME", "PATH", "SHELL", "TERM", "US
 pub fn run(s: &Session, args: &[String]) -> Result<(), String> {
     let (env, command) = parse(args)?;
     let argv: Vec<&[u8]> = command.iter().map(|a| a.as_bytes()).collect();
-    let keys = env.iter().map(|e| key_of(e.as_bytes()));
+    let keys = env.iter().filter_map(|e| key_of(e.as_bytes()));
     let exe = command.first().map_or(&b""[..], |c| c.as_bytes());
     println!("command: {}", command.join(" "));
     println!("mode:    {}", s.mode.as_str());

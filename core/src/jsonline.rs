@@ -13,7 +13,10 @@ const TAIL: usize = 20;
 pub struct Line<'a> {
     buf: &'a mut [MaybeUninit<u8>],
     len: usize,
+    /// The field being written does not fit; it is rolled back.
     full: bool,
+    /// Some field was left out: the line says so.
+    truncated: bool,
     fields: usize,
 }
 
@@ -23,6 +26,7 @@ impl<'a> Line<'a> {
             buf,
             len: 0,
             full: false,
+            truncated: false,
             fields: 0,
         };
         l.raw(b"{");
@@ -43,8 +47,8 @@ impl<'a> Line<'a> {
         }
     }
 
-    /// Writes a field only if it fits whole, so a cut line stays valid. Field names are the
-    /// shim's own constants: written as they are.
+    /// Writes a field only if it fits whole, so a cut line stays valid; a later, shorter field
+    /// may still fit. Field names are the shim's own constants: written as they are.
     fn field(&mut self, name: &str, write: impl FnOnce(&mut Self)) {
         let (len, fields) = (self.len, self.fields);
         self.raw(if self.fields > 0 { b",\"" } else { b"\"" });
@@ -55,38 +59,47 @@ impl<'a> Line<'a> {
         if self.full {
             self.len = len;
             self.fields = fields;
+            self.full = false;
+            self.truncated = true;
         }
     }
 
-    /// A JSON string; runs of bytes that need no escape are copied at once.
+    /// A JSON string. Valid UTF-8 is copied as it is, in runs; quotes, backslashes and control
+    /// characters are escaped; a byte that is not UTF-8 (paths need not be) becomes `\u00XX`.
     fn string(&mut self, s: &[u8]) {
         self.raw(b"\"");
-        let mut rest = s;
-        while !rest.is_empty() {
-            let plain = rest
-                .iter()
-                .position(|&b| needs_escape(b))
-                .unwrap_or(rest.len());
-            let (run, tail) = rest.split_at(plain);
-            self.raw(run);
-            let Some((&b, tail)) = tail.split_first() else {
-                break;
-            };
-            match b {
-                b'"' => self.raw(b"\\\""),
-                b'\\' => self.raw(b"\\\\"),
-                b'\n' => self.raw(b"\\n"),
-                _ => {
-                    // Control and non-ASCII bytes one by one: paths need not be UTF-8.
-                    const HEX: &[u8; 16] = b"0123456789abcdef";
-                    let hi = HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0');
-                    let lo = HEX.get(usize::from(b & 15)).copied().unwrap_or(b'0');
-                    self.raw(&[b'\\', b'u', b'0', b'0', hi, lo]);
+        for chunk in s.utf8_chunks() {
+            let mut rest = chunk.valid().as_bytes();
+            while !rest.is_empty() {
+                let plain = rest
+                    .iter()
+                    .position(|&b| needs_escape(b))
+                    .unwrap_or(rest.len());
+                let (run, tail) = rest.split_at(plain);
+                self.raw(run);
+                let Some((&b, tail)) = tail.split_first() else {
+                    break;
+                };
+                match b {
+                    b'"' => self.raw(b"\\\""),
+                    b'\\' => self.raw(b"\\\\"),
+                    b'\n' => self.raw(b"\\n"),
+                    _ => self.escaped_byte(b),
                 }
+                rest = tail;
             }
-            rest = tail;
+            for &b in chunk.invalid() {
+                self.escaped_byte(b);
+            }
         }
         self.raw(b"\"");
+    }
+
+    fn escaped_byte(&mut self, b: u8) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let hi = HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0');
+        let lo = HEX.get(usize::from(b & 15)).copied().unwrap_or(b'0');
+        self.raw(&[b'\\', b'u', b'0', b'0', hi, lo]);
     }
 
     fn number(&mut self, n: i64) {
@@ -149,9 +162,12 @@ impl<'a> Line<'a> {
     /// Closes the object and the line; returns the bytes to write.
     pub fn finish(self) -> &'a [u8] {
         let Line {
-            buf, mut len, full, ..
+            buf,
+            mut len,
+            truncated,
+            ..
         } = self;
-        let end: &[u8] = if full {
+        let end: &[u8] = if truncated {
             b",\"truncated\":true}\n"
         } else {
             b"}\n"
@@ -169,8 +185,9 @@ impl<'a> Line<'a> {
     }
 }
 
+/// Within valid UTF-8: the bytes JSON wants escaped (bytes of multi-byte characters pass).
 fn needs_escape(b: u8) -> bool {
-    !(0x20..0x7f).contains(&b) || b == b'"' || b == b'\\'
+    b < 0x20 || b == 0x7f || b == b'"' || b == b'\\'
 }
 
 /// Formats `secs.millis` since the epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ` (24 bytes).
@@ -266,8 +283,10 @@ mod tests {
         let mut buf = [MaybeUninit::uninit(); 256];
         let mut l = Line::new(&mut buf);
         l.str_field("exe", b"/a \"b\"\\\n\x01\xff");
+        l.str_field("utf8", "/srv/été/サーバ".as_bytes());
         let v: serde_json::Value = serde_json::from_slice(l.finish()).unwrap();
         assert_eq!(v["exe"], "/a \"b\"\\\n\u{1}\u{ff}");
+        assert_eq!(v["utf8"], "/srv/été/サーバ", "valid UTF-8 is kept as it is");
     }
 
     #[test]
@@ -282,6 +301,7 @@ mod tests {
         assert_eq!(v["event"], "inject");
         assert_eq!(v["truncated"], true);
         assert!(v.get("exe").is_none());
+        assert_eq!(v["pid"], 1, "a later field that fits is still written");
         assert!(out.len() <= 80);
     }
 }

@@ -61,6 +61,10 @@ gcc "${CFLAGS[@]}" -shared -fPIC -o "$BUILD/malloccount.so" "$HERE/src/malloccou
 gcc "${CFLAGS[@]}" -shared -fPIC -o "$BUILD/empty.so" "$HERE/src/empty.c"
 # The MCP-looking child: /bin/true under an MCP server's name (the shim selects by name).
 ln -sfn /bin/true "$BUILD/mcp-server-bench"
+# Executable but no program: execve fails (ENOEXEC) after the hook has done all its work. A
+# missing path would not do: the shim logs nothing for such a PATH probe.
+printf 'not a program\n' > "$BUILD/mcp-server-badformat"
+chmod 0755 "$BUILD/mcp-server-badformat"
 # Children that print their environment, for the sanity check.
 ln -sfn "$(command -v printenv)" "$BUILD/mcp-server-envcheck"
 ln -sfn "$(command -v printenv)" "$BUILD/plain-envcheck"
@@ -235,8 +239,8 @@ HOOK_SERIES=(
     "spawnp.inj.off|posix_spawnp|$K_SPAWN|mcp-server-bench|mcp-server-bench|off|injected, log off"
     "spawnp.inj.file|posix_spawnp|$K_SPAWN|mcp-server-bench|mcp-server-bench|file|injected, log file"
     "execve.alone|execve|$K_EXEC|/nonexistent/true|true|file|left alone"
-    "execve.inj.off|execve|$K_EXEC|/nonexistent/mcp-server-x|mcp-server-x|off|injected, log off"
-    "execve.inj.file|execve|$K_EXEC|/nonexistent/mcp-server-x|mcp-server-x|file|injected, log file"
+    "execve.inj.off|execve|$K_EXEC|$BUILD/mcp-server-badformat|mcp-server-badformat|off|injected, log off"
+    "execve.inj.file|execve|$K_EXEC|$BUILD/mcp-server-badformat|mcp-server-badformat|file|injected, log file"
 )
 say "bench: 1/4 instructions per hook call (callgrind)"
 for s in "${HOOK_SERIES[@]}"; do
@@ -586,7 +590,7 @@ REPORT=$OUT/report.txt
     echo "1. Instructions the shim adds per spawn (callgrind, user space; K=$K_SPAWN spawns / K=$K_EXEC failing execve after one warm-up)"
     render_text "$OUT/table.hook.tsv"
     echo "  posix_spawn(p): the hook runs in the parent. execve (fails): the hook fork/vfork+execve run, looped in-process"
-    echo "  on a path that does not exist (so an injected call also writes an exec-failed line when logging)."
+    echo "  on an executable that is no program (so an injected call also writes an exec-failed line when logging)."
     echo "  execve (fork child): the same hook in real fork children whose exec succeeds (median of $FX_N; callgrind"
     echo "  --trace-children=yes --dump-before=execve: the part from the shim's execve to libc's)."
     echo "  allocs/call: heap allocations inside the loop, with a malloc counter preloaded before the shim."
@@ -639,8 +643,9 @@ REPORT=$OUT/report.txt
     echo
     echo "Counted by \`valgrind --tool=callgrind --toggle-collect=bench_loop\` around $K_SPAWN spawns ($K_EXEC execve calls) after"
     echo "one warm-up call; added = (with − without) / calls. \`posix_spawn(p)\` runs the hook in the parent."
-    echo "\`execve (fails)\` is the hook that \`fork\`/\`vfork\`+\`execve\` run, looped in-process on a path that does not"
-    echo "exist: an injected call then also writes the \`exec-failed\` line, a second log line a successful exec never writes."
+    echo "\`execve (fails)\` is the hook that \`fork\`/\`vfork\`+\`execve\` run, looped in-process on an executable file"
+    echo "that is no program (ENOEXEC): an injected call then also writes the \`exec-failed\` line, a second log line a"
+    echo "successful exec never writes."
     echo "\`execve (fork child)\` is the same hook in real fork children whose exec succeeds (median of $FX_N; callgrind follows"
     echo "the child and dumps at each \`execve\` entry: the part from the shim's \`execve\` to libc's is what the hook adds)."
     echo "allocs/call: heap allocations inside the counted calls, with a malloc counter preloaded before the shim."

@@ -29,16 +29,20 @@ static unsigned long calls(void)
     return atomic_load(counter);
 }
 
-/* Failing targets: an MCP-looking name that is nowhere (the p forms search all of PATH). */
+/* An executable file that is no program: exec fails (ENOEXEC) after the hook did all its work,
+ * the log lines included. A missing path would not do: the hook logs nothing for a probe. */
+#define BADFORMAT "mcp-server-badformat"
+
+/* Failing targets: for the p forms, an MCP-looking name that is nowhere (they search PATH). */
 static const char *target_of(enum entry e)
 {
     switch (e) {
     case EP_EXECVP: case EP_EXECVPE: case EP_EXECLP: case EP_POSIX_SPAWNP:
         return "mcp-server-nonexistent";
     case EP_EXECVEAT:
-        return "mcp-server-nonexistent"; /* relative to the build directory's fd */
+        return BADFORMAT; /* relative to the build directory's fd */
     default:
-        return "/nonexistent/mcp-server-x";
+        return "./" BADFORMAT;
     }
 }
 
@@ -120,11 +124,17 @@ int main(void)
     check(calls() - before == 2, "the guard counts malloc-family calls (malloc+free: %lu)",
           calls() - before);
 
+    unlink(BADFORMAT);
+    int bfd = open(BADFORMAT, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+    if (bfd < 0 || write(bfd, "not a program\n", 14) != 14 || close(bfd) != 0)
+        die("cannot create %s", BADFORMAT);
+
     spawn_case(log, EP_POSIX_SPAWN);
     spawn_case(log, EP_POSIX_SPAWNP);
     for (enum entry e = 0; e < EP_COUNT; e++)
         if (entry_is_exec(e))
             for (enum how h = VIA_FORK; h <= VIA_VFORK; h++)
                 exec_case(log, e, h);
+    unlink(BADFORMAT);
     return check_status();
 }

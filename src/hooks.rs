@@ -8,7 +8,7 @@
 //! `execl*` (those are in `execl.c`, which calls `__mcp_env_shim_exec_list`).
 
 use crate::real::{self, Argv};
-use crate::spawn::{exec, spawn, Via};
+use crate::spawn::{exec, spawn, Target, Via};
 use core::ffi::{c_char, c_int};
 use libc::{pid_t, posix_spawn_file_actions_t, posix_spawnattr_t};
 
@@ -32,13 +32,27 @@ fn name<'a>(p: *const c_char) -> &'a [u8] {
     unsafe { core::ffi::CStr::from_ptr(p) }.to_bytes()
 }
 
+/// A path as execve takes it.
+fn at_cwd(path: *const c_char) -> Target {
+    Target::Path(libc::AT_FDCWD, path)
+}
+
+/// What the `*p` forms take: a name with a slash is a path, any other is searched in PATH.
+fn searched(file: *const c_char) -> Target {
+    if name(file).contains(&b'/') {
+        at_cwd(file)
+    } else {
+        Target::Unknown
+    }
+}
+
 /// # Safety
 /// As `execve(2)`.
 #[no_mangle]
 pub unsafe extern "C" fn execve(path: *const c_char, argv: Argv, envp: Argv) -> c_int {
     // SAFETY: forwarded as received.
     unsafe {
-        exec(Via::Execve, name(path), argv, envp, |e| {
+        exec(Via::Execve, at_cwd(path), name(path), argv, envp, |e| {
             real::execve(path, argv, e)
         })
     }
@@ -50,9 +64,14 @@ pub unsafe extern "C" fn execve(path: *const c_char, argv: Argv, envp: Argv) -> 
 pub unsafe extern "C" fn execv(path: *const c_char, argv: Argv) -> c_int {
     // SAFETY: forwarded as received, with the current environment.
     unsafe {
-        exec(Via::Execv, name(path), argv, current_env(), |e| {
-            real::execve(path, argv, e)
-        })
+        exec(
+            Via::Execv,
+            at_cwd(path),
+            name(path),
+            argv,
+            current_env(),
+            |e| real::execve(path, argv, e),
+        )
     }
 }
 
@@ -62,9 +81,14 @@ pub unsafe extern "C" fn execv(path: *const c_char, argv: Argv) -> c_int {
 pub unsafe extern "C" fn execvp(file: *const c_char, argv: Argv) -> c_int {
     // SAFETY: forwarded as received, with the current environment.
     unsafe {
-        exec(Via::Execvp, name(file), argv, current_env(), |e| {
-            real::execvpe(file, argv, e)
-        })
+        exec(
+            Via::Execvp,
+            searched(file),
+            name(file),
+            argv,
+            current_env(),
+            |e| real::execvpe(file, argv, e),
+        )
     }
 }
 
@@ -74,7 +98,7 @@ pub unsafe extern "C" fn execvp(file: *const c_char, argv: Argv) -> c_int {
 pub unsafe extern "C" fn execvpe(file: *const c_char, argv: Argv, envp: Argv) -> c_int {
     // SAFETY: forwarded as received.
     unsafe {
-        exec(Via::Execvpe, name(file), argv, envp, |e| {
+        exec(Via::Execvpe, searched(file), name(file), argv, envp, |e| {
             real::execvpe(file, argv, e)
         })
     }
@@ -88,7 +112,7 @@ pub unsafe extern "C" fn fexecve(fd: c_int, argv: Argv, envp: Argv) -> c_int {
     let exe = fd_path(fd, &mut buf);
     // SAFETY: forwarded as received.
     unsafe {
-        exec(Via::Fexecve, exe, argv, envp, |e| {
+        exec(Via::Fexecve, Target::Unknown, exe, argv, envp, |e| {
             real::fexecve(fd, argv, e)
         })
     }
@@ -105,13 +129,14 @@ pub unsafe extern "C" fn execveat(
     flags: c_int,
 ) -> c_int {
     let mut buf = [0u8; 512];
-    let exe = match name(path) {
-        b"" => fd_path(dirfd, &mut buf),
-        p => p,
+    let (exe, target) = match name(path) {
+        b"" => (fd_path(dirfd, &mut buf), Target::Unknown),
+        _ if flags & libc::AT_EMPTY_PATH != 0 => (name(path), Target::Unknown),
+        p => (p, Target::Path(dirfd, path)),
     };
     // SAFETY: forwarded as received.
     unsafe {
-        exec(Via::Execveat, exe, argv, envp, |e| {
+        exec(Via::Execveat, target, exe, argv, envp, |e| {
             real::execveat(dirfd, path, argv, e, flags)
         })
     }
@@ -188,13 +213,13 @@ pub unsafe extern "C" fn __mcp_env_shim_exec_list(
     // SAFETY: forwarded as received.
     unsafe {
         match which {
-            1 => exec(Via::Execlp, name(path), argv, envp, |e| {
+            1 => exec(Via::Execlp, searched(path), name(path), argv, envp, |e| {
                 real::execvpe(path, argv, e)
             }),
-            2 => exec(Via::Execle, name(path), argv, envp, |e| {
+            2 => exec(Via::Execle, at_cwd(path), name(path), argv, envp, |e| {
                 real::execve(path, argv, e)
             }),
-            _ => exec(Via::Execl, name(path), argv, envp, |e| {
+            _ => exec(Via::Execl, at_cwd(path), name(path), argv, envp, |e| {
                 real::execve(path, argv, e)
             }),
         }

@@ -264,6 +264,7 @@ fn fits_small(env: &[*const c_char], plan: &Plan) -> bool {
 /// `argv` and `envp` as `execve(2)` takes them.
 pub unsafe fn exec(
     via: Via,
+    target: Target,
     exe: &[u8],
     argv: Argv,
     envp: Argv,
@@ -274,9 +275,33 @@ pub unsafe fn exec(
         return call(envp);
     };
     if fits_small(child.env, &child.plan) {
-        exec_selected::<SMALL_ENVP>(child, via, exe, envp, call)
+        exec_selected::<SMALL_ENVP>(child, via, target, exe, envp, call)
     } else {
-        exec_selected::<MAX_ENVP>(child, via, exe, envp, call)
+        exec_selected::<MAX_ENVP>(child, via, target, exe, envp, call)
+    }
+}
+
+/// What an exec call names, for the check that it can start a program at all.
+#[derive(Clone, Copy)]
+pub enum Target {
+    /// A path (relative to a directory descriptor, `AT_FDCWD` for the cwd).
+    Path(c_int, *const c_char),
+    /// A name libc searches in PATH, or a descriptor: not checked.
+    Unknown,
+}
+
+impl Target {
+    /// Whether the exec may start a program: a path that does not exist or is not executable
+    /// is a probe (libuv, like glibc's execvp, tries each PATH directory in turn), and gets no
+    /// log line, so that one started server is one line.
+    fn runnable(self) -> bool {
+        match self {
+            // SAFETY: a NUL-terminated path, as exec takes it; faccessat only reads it.
+            Target::Path(dir, path) => unsafe {
+                libc::faccessat(dir, path, libc::X_OK, libc::AT_EACCESS) == 0
+            },
+            Target::Unknown => true,
+        }
     }
 }
 
@@ -286,6 +311,7 @@ pub unsafe fn exec(
 fn exec_selected<const N: usize>(
     Selected { s, mut plan, env }: Selected<'_>,
     via: Via,
+    target: Target,
     exe: &[u8],
     envp: Argv,
     call: impl Fn(Argv) -> c_int,
@@ -295,7 +321,10 @@ fn exec_selected<const N: usize>(
     let inject = merged(s, &mut plan, env, &mut out);
     // SAFETY: getpid and getppid cannot fail; in an exec hook we are the child.
     let ids = unsafe { (libc::getpid(), libc::getppid()) };
-    log_event(s, event_name(s), ids, via, exe, &plan, None);
+    let logged = target.runnable();
+    if logged {
+        log_event(s, event_name(s), ids, via, exe, &plan, None);
+    }
     set_errno(saved);
     if !inject {
         return call(envp);
@@ -311,7 +340,9 @@ fn exec_selected<const N: usize>(
         set_errno(err);
         return rc;
     }
-    log_event(s, b"exec-failed", ids, via, exe, &plan, Some(err));
+    if logged {
+        log_event(s, b"exec-failed", ids, via, exe, &plan, Some(err));
+    }
     set_errno(err);
     rc
 }

@@ -21,8 +21,8 @@
 static int one(const char *method, const char *path, char *const argv[], char *const envp[])
 {
     if (strcmp(method, "execve") == 0) {
-        execve(path, argv, envp);
-        return errno == ENOENT ? 0 : -1;
+        execve(path, argv, envp); /* a missing path or one that is no program: it returns */
+        return errno == ENOENT || errno == ENOEXEC ? 0 : -1;
     }
     pid_t pid;
     int rc = method[11] == 'p' ? posix_spawnp(&pid, path, NULL, NULL, argv, envp)

@@ -25,11 +25,8 @@ fn current_env() -> Argv {
 
 /// `exe` as logged and matched for a path argument.
 fn name<'a>(p: *const c_char) -> &'a [u8] {
-    if p.is_null() {
-        return &[];
-    }
-    // SAFETY: libc's contract: a path argument is a NUL-terminated string.
-    unsafe { core::ffi::CStr::from_ptr(p) }.to_bytes()
+    // SAFETY: libc's contract: a path argument is NULL or a NUL-terminated string.
+    unsafe { crate::spawn::bytes(p) }
 }
 
 /// A path as execve takes it.

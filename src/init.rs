@@ -8,7 +8,7 @@
 //! sets `environ`, has not run then, so the environment is the one the loader passes to every
 //! initialiser.
 
-use crate::spawn::c_key;
+use crate::spawn::{c_key, errno};
 use alloc::borrow::Cow;
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
@@ -219,11 +219,6 @@ fn read_all(fd: libc::c_int) -> Result<Vec<u8>, String> {
             _ => return Err(os_error()),
         }
     }
-}
-
-fn errno() -> libc::c_int {
-    // SAFETY: errno is thread-local.
-    unsafe { *libc::__errno_location() }
 }
 
 /// The current errno as text, e.g. "No such file or directory (os error 2)".

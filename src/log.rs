@@ -36,8 +36,7 @@ fn write_once(fd: libc::c_int, line: &[u8]) {
     for _ in 0..2 {
         // SAFETY: `line` is valid for `line.len()` bytes.
         let n = unsafe { libc::write(fd, line.as_ptr().cast(), line.len()) };
-        // SAFETY: errno is thread-local.
-        if n >= 0 || unsafe { *libc::__errno_location() } != libc::EINTR {
+        if n >= 0 || crate::spawn::errno() != libc::EINTR {
             return;
         }
     }

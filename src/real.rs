@@ -88,8 +88,7 @@ pub fn resolve_all() {
 }
 
 fn fail(err: c_int) -> c_int {
-    // SAFETY: errno is thread-local; writing it is what a failing libc call does.
-    unsafe { *libc::__errno_location() = err };
+    crate::spawn::set_errno(err);
     -1
 }
 

@@ -58,12 +58,12 @@ impl Via {
     }
 }
 
-fn errno() -> c_int {
+pub fn errno() -> c_int {
     // SAFETY: errno is thread-local and always addressable.
     unsafe { *libc::__errno_location() }
 }
 
-fn set_errno(e: c_int) {
+pub fn set_errno(e: c_int) {
     // SAFETY: as above.
     unsafe { *libc::__errno_location() = e };
 }
@@ -72,7 +72,7 @@ fn set_errno(e: c_int) {
 ///
 /// # Safety
 /// `p` is NULL or a NUL-terminated string that outlives the returned slice.
-unsafe fn bytes<'a>(p: *const c_char) -> &'a [u8] {
+pub unsafe fn bytes<'a>(p: *const c_char) -> &'a [u8] {
     if p.is_null() {
         return &[];
     }
@@ -160,12 +160,7 @@ fn log_event(
         return;
     }
     let mut buf = [MaybeUninit::uninit(); LINE];
-    let mut l = Line::new(&mut buf);
-    let (secs, ms) = log::now();
-    l.timestamp_field(secs, ms);
-    l.str_field("event", event);
-    l.num_field("pid", i64::from(pid));
-    l.num_field("ppid", i64::from(ppid));
+    let mut l = head(&mut buf, event, (pid, ppid));
     l.str_field("via", via.name());
     l.str_field("exe", exe.get(..MAX_EXE).unwrap_or(exe));
     l.str_field("reason", plan.reason.as_str().as_bytes());
@@ -180,16 +175,26 @@ fn log_event(
 
 /// Writes one warning line.
 pub fn warn(s: &Session, msg: &[u8]) {
+    if matches!(s.log, LogTarget::Off) {
+        return;
+    }
     let mut buf = [MaybeUninit::uninit(); LINE];
-    let mut l = Line::new(&mut buf);
-    let (secs, ms) = log::now();
-    l.timestamp_field(secs, ms);
-    l.str_field("event", b"warn");
     // SAFETY: getpid and getppid cannot fail.
-    l.num_field("pid", i64::from(unsafe { libc::getpid() }));
-    l.num_field("ppid", i64::from(unsafe { libc::getppid() }));
+    let ids = unsafe { (libc::getpid(), libc::getppid()) };
+    let mut l = head(&mut buf, b"warn", ids);
     l.str_field("msg", msg);
     log::write_line(&s.log, l.finish());
+}
+
+/// A line with the fields every event has: `ts`, `event`, `pid`, `ppid`.
+fn head<'a>(buf: &'a mut [MaybeUninit<u8>], event: &[u8], (pid, ppid): (i32, i32)) -> Line<'a> {
+    let mut l = Line::new(buf);
+    let (secs, ms) = log::now();
+    l.timestamp_field(secs, ms);
+    l.str_field("event", event);
+    l.num_field("pid", i64::from(pid));
+    l.num_field("ppid", i64::from(ppid));
+    l
 }
 
 /// Builds the merged envp for `plan` in `out`; false when the child keeps its own envp.

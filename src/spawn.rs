@@ -326,7 +326,8 @@ fn exec_selected<const N: usize>(
     let inject = merged(s, &mut plan, env, &mut out);
     // SAFETY: getpid and getppid cannot fail; in an exec hook we are the child.
     let ids = unsafe { (libc::getpid(), libc::getppid()) };
-    let logged = target.runnable();
+    // The probe check only decides whether to log: skip its system call when nothing is logged.
+    let logged = !matches!(s.log, LogTarget::Off) && target.runnable();
     if logged {
         log_event(s, event_name(s), ids, via, exe, &plan, None);
     }

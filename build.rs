@@ -3,10 +3,16 @@
 fn main() {
     println!("cargo:rerun-if-changed=src/execl.c");
     println!("cargo:rerun-if-changed=src/nounwind.c");
+    println!("cargo:rerun-if-changed=src/mem.c");
     println!("cargo:rerun-if-changed=src/exports.map");
     cc::Build::new()
         .file("src/execl.c")
         .file("src/nounwind.c")
+        .file("src/mem.c")
+        // mem.c defines memcpy & co.: the compiler must not turn their loops into calls to
+        // themselves.
+        .flag("-fno-builtin")
+        .flag("-fno-tree-loop-distribute-patterns")
         .flag("-Wall")
         .flag("-Wextra")
         .flag("-Werror")
@@ -17,7 +23,7 @@ fn main() {
         "cargo:rustc-cdylib-link-arg=-Wl,--version-script={}",
         map.display()
     );
-    // DF_1_INITFIRST: the constructor runs before any other library's, so every real function
-    // is resolved before any code in the process can start a program.
-    println!("cargo:rustc-cdylib-link-arg=-Wl,-z,initfirst");
+    // No C runtime start files: the library has no use for crtbegin's TM-clone and gmon hooks,
+    // whose weak symbols the loader would otherwise look up in every process.
+    println!("cargo:rustc-cdylib-link-arg=-nostartfiles");
 }

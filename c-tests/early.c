@@ -1,7 +1,6 @@
 /* libearly.so: a library whose constructor starts an MCP server, as another library of the
- * host might, while the process is still loading. t_early links it; the shim, preloaded, must
- * already be ready then (its constructor runs first, -z initfirst), so the child gets the block
- * and the log line. */
+ * host might, while the process is still loading, before the preloaded shim's constructor.
+ * t_early links it: the spawn must go through, untouched. */
 #include <spawn.h>
 #include <sys/wait.h>
 

@@ -24,9 +24,17 @@ report "$status" "a FIFO without a reader as the log file: the spawn goes on (st
 report $? "a FIFO without a reader as the log file: the child ran"
 
 for config in "$dir/config.fifo" /dev/zero; do
+    # A process that starts nothing (`ls`, `cat` under a global preload) prints nothing.
     timeout 20 "${host[@]}" MCP_ENV_SHIM_CONFIG="$config" /bin/true 2>"$dir/err"
     status=$?
     report "$status" "config $config: the process starts and exits normally (status $status)"
+    [ ! -s "$dir/err" ]
+    report $? "config $config: a process that logs nothing prints nothing, not even the warning"
+    # One that starts an MCP server writes the warning once, with its first line.
+    timeout 20 "${host[@]}" MCP_ENV_SHIM_CONFIG="$config" \
+        sh -c "exec env -i PATH=/usr/bin:/bin '$build/mcp-server-standin' '$dir/standin2.env'" 2>"$dir/err"
+    status=$?
+    report "$status" "config $config: a spawning process runs normally (status $status)"
     [ "$(grep -c '"event":"warn".*not a regular file' "$dir/err")" -eq 1 ]
     report $? "config $config: one warning says it is not a regular file"
 done

@@ -60,6 +60,8 @@ for t in "${tests[@]}"; do
     t_noalloc) run=(LD_PRELOAD="$shim $build/mallocguard.so" "./$t") ;;
     *) run=(LD_PRELOAD="$shim" "./$t") ;;
     esac
+    # The tests run as root, and a privileged process writes only to a log file that exists.
+    : >"$build/logs/$t.log"
     out=$(cd "$build" && timeout 300 env -i "${host_env[@]}" \
         MCP_ENV_SHIM_LOG="$build/logs/$t.log" "${run[@]}" 2>&1)
     tally "$t" $? "$out"

@@ -51,16 +51,29 @@ static void malformed(const char *c, const char *log, const char *conf)
         pid[i] = run_child(label, VIA[i], STANDIN, child_envp(), &d[i]);
         check_injected(label, &d[i], child_envp(), NULL);
     }
+    /* Warnings go out with the first line a process writes, once per process: here the fork
+     * child (its exec hook logs) and this process (its posix_spawn hook logs). */
     struct shimlog l;
     log_read(log, &l);
-    const char *warn = NULL;
-    char ev[16];
-    for (size_t i = 0; i < l.n && !warn; i++)
-        if (json_str(l.lines[i], "event", ev, sizeof ev) && strcmp(ev, "warn") == 0)
-            warn = l.lines[i];
-    if (!check(log_count_event(&l, "warn") == 1 && warn && strstr(warn, conf),
-               "config %s: exactly one warn line, naming %s", c, conf))
-        diag("%d warn line(s); first: %s", log_count_event(&l, "warn"), warn ? warn : "(none)");
+    const long writers[] = {pid[0], (long)getpid()};
+    for (int w = 0; w < 2; w++) {
+        const char *warn = NULL;
+        int n = log_count(&l, writers[w], "warn", &warn);
+        int first = 0;
+        long p;
+        char ev[16];
+        for (size_t i = 0; i < l.n; i++)
+            if (json_long(l.lines[i], "pid", &p) && p == writers[w]) {
+                first = json_str(l.lines[i], "event", ev, sizeof ev) && strcmp(ev, "warn") == 0;
+                break;
+            }
+        if (!check(n == 1 && warn && strstr(warn, conf) && first,
+                   "config %s: process %ld wrote one warn line naming %s, before its first line",
+                   c, writers[w], conf))
+            diag("%d warn line(s) of pid %ld; first: %s", n, writers[w], warn ? warn : "(none)");
+    }
+    check(log_count_event(&l, "warn") == 2, "config %s: no other warn line (%d in all)", c,
+          log_count_event(&l, "warn"));
     for (int i = 0; i < 2; i++) {
         snprintf(label, sizeof label, "config %s: MCP child by %s", c, entry_name(VIA[i]));
         check_log_inject(label, &l, pid[i], entry_name(VIA[i]), "name:program", &d[i],
@@ -140,7 +153,10 @@ static int sub(int argc, char **argv)
         values(log);
     } else if (strcmp(c, "env-wins") == 0 && argc == 6) {
         selected(c, log, STANDIN, "name:program");
-        check(access(argv[5], F_OK) != 0, "config env-wins: nothing in the config's log");
+        struct shimlog other;
+        log_read(argv[5], &other);
+        check(other.n == 0, "config env-wins: nothing in the config's log");
+        log_free(&other);
     } else if (strcmp(c, "config-mode") == 0) {
         selected(c, log, PLAIN, "all");
     } else if (strcmp(c, "include-exclude") == 0) {
@@ -186,8 +202,8 @@ int main(int argc, char **argv)
         snprintf(conf, sizeof conf, "%s/conf/%s.json", cwd, c->name);
         snprintf(envlog, sizeof envlog, "%s.%s", base, c->name);
         snprintf(conflog, sizeof conflog, "%s.%s-config-log", base, c->name);
-        unlink(envlog);
-        unlink(conflog);
+        log_reset(envlog); /* exists, empty: run as root */
+        log_reset(conflog);
         FILE *f = fopen(conf, "w");
         if (!f)
             die("cannot write %s", conf);

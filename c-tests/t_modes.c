@@ -95,7 +95,7 @@ int main(int argc, char **argv)
         char mode[64], logvar[512];
         snprintf(mode, sizeof mode, "MCP_ENV_SHIM=%s", MODES[m]);
         snprintf(logvar, sizeof logvar, "MCP_ENV_SHIM_LOG=%s.%s", base, MODES[m]);
-        unlink(logvar + strlen("MCP_ENV_SHIM_LOG="));
+        log_reset(logvar + strlen("MCP_ENV_SHIM_LOG=")); /* exists, empty: run as root */
         const char *set[] = {mode, logvar, NULL};
         const char *args[] = {MODES[m], NULL};
         char **env = env_with(set, NULL);

@@ -1,8 +1,8 @@
 /* t_secure: run by secure.sh as a set-user-ID program started by an unprivileged user, so the
- * process is in secure-execution mode (AT_SECURE). Its environment names a config, a log file
- * and a proxy of that user's choosing; the shim must ignore all three: no file written, mode
- * not taken from that config, and the user's proxy never handed to the privileged program's
- * child (secure.sh checks that the shim still selected it: its inject line is on stderr).
+ * process is in secure-execution mode (AT_SECURE). Its environment names a config, a log file,
+ * a mode (all) and a proxy of that user's choosing; the shim must ignore all of them: no file
+ * written, the mode not taken, and only root's config value handed to the privileged program's
+ * MCP child (secure.sh checks that the shim selected it: its inject line is on stderr).
  * Usage: t_secure DIR (DIR holds mcp-server-standin and plain-child, both /usr/bin/env). */
 #include "check.h"
 
@@ -63,9 +63,12 @@ int main(int argc, char **argv)
     spawn_env(dir, "mcp-server-standin", env, sizeof env);
     check(env[0] != 0 && strstr(env, "127.0.0.1:3128") == NULL,
           "the MCP child ran and got none of the user's proxy values");
+    check(strstr(env, "HTTPS_PROXY=http://root-chose:1\n") != NULL,
+          "the MCP child got root's HTTPS_PROXY from root's config");
     spawn_env(dir, "plain-child", env, sizeof env);
-    check(strstr(env, "proxy") == NULL,
-          "the plain child is left alone: mode \"all\" from the user's config was not taken");
+    check(strstr(env, "proxy") == NULL && strstr(env, "PROXY") == NULL,
+          "the plain child is left alone: mode \"all\" from the user's environment and config "
+          "was not taken");
     check(!exists(dir, "evil.log"), "no file at the log path MCP_ENV_SHIM_LOG names");
     check(!exists(dir, "evil-config.log"), "no file at the log path the user's config names");
     return check_status();

@@ -8,7 +8,7 @@
 //! `execl*` (those are in `execl.c`, which calls `__mcp_env_shim_exec_list`).
 
 use crate::real::{self, Argv};
-use crate::spawn::{exec, spawn, Target, Via};
+use crate::spawn::{exec, spawn, Exe, Target, Via};
 use core::ffi::{c_char, c_int};
 use libc::{pid_t, posix_spawn_file_actions_t, posix_spawnattr_t};
 
@@ -23,23 +23,17 @@ fn current_env() -> Argv {
     unsafe { environ }
 }
 
-/// `exe` as logged and matched for a path argument.
-fn name<'a>(p: *const c_char) -> &'a [u8] {
-    // SAFETY: libc's contract: a path argument is NULL or a NUL-terminated string.
-    unsafe { crate::spawn::bytes(p) }
-}
-
 /// A path as execve takes it.
 fn at_cwd(path: *const c_char) -> Target {
     Target::Path(libc::AT_FDCWD, path)
 }
 
 /// What the `*p` forms take: a name with a slash is a path, any other is searched in PATH.
+/// Read through the probe: a bad pointer is not touched here (the exec path refuses it).
 fn searched(file: *const c_char) -> Target {
-    if name(file).contains(&b'/') {
-        at_cwd(file)
-    } else {
-        Target::Unknown
+    match crate::probe::Probe::new().cstr(file) {
+        Some(name) if name.contains(&b'/') => at_cwd(file),
+        _ => Target::Unknown,
     }
 }
 
@@ -49,9 +43,14 @@ fn searched(file: *const c_char) -> Target {
 pub unsafe extern "C" fn execve(path: *const c_char, argv: Argv, envp: Argv) -> c_int {
     // SAFETY: forwarded as received.
     unsafe {
-        exec(Via::Execve, at_cwd(path), name(path), argv, envp, |e| {
-            real::execve(path, argv, e)
-        })
+        exec(
+            Via::Execve,
+            at_cwd(path),
+            Exe::Path(path),
+            argv,
+            envp,
+            |e| real::execve(path, argv, e),
+        )
     }
 }
 
@@ -64,7 +63,7 @@ pub unsafe extern "C" fn execv(path: *const c_char, argv: Argv) -> c_int {
         exec(
             Via::Execv,
             at_cwd(path),
-            name(path),
+            Exe::Path(path),
             argv,
             current_env(),
             |e| real::execve(path, argv, e),
@@ -81,7 +80,7 @@ pub unsafe extern "C" fn execvp(file: *const c_char, argv: Argv) -> c_int {
         exec(
             Via::Execvp,
             searched(file),
-            name(file),
+            Exe::Path(file),
             argv,
             current_env(),
             |e| real::execvpe(file, argv, e),
@@ -95,9 +94,14 @@ pub unsafe extern "C" fn execvp(file: *const c_char, argv: Argv) -> c_int {
 pub unsafe extern "C" fn execvpe(file: *const c_char, argv: Argv, envp: Argv) -> c_int {
     // SAFETY: forwarded as received.
     unsafe {
-        exec(Via::Execvpe, searched(file), name(file), argv, envp, |e| {
-            real::execvpe(file, argv, e)
-        })
+        exec(
+            Via::Execvpe,
+            searched(file),
+            Exe::Path(file),
+            argv,
+            envp,
+            |e| real::execvpe(file, argv, e),
+        )
     }
 }
 
@@ -105,8 +109,8 @@ pub unsafe extern "C" fn execvpe(file: *const c_char, argv: Argv, envp: Argv) ->
 /// As `fexecve(3)`.
 #[no_mangle]
 pub unsafe extern "C" fn fexecve(fd: c_int, argv: Argv, envp: Argv) -> c_int {
-    let mut buf = [0u8; 512];
-    let exe = fd_path(fd, &mut buf);
+    let mut buf = [0u8; 256];
+    let exe = Exe::Bytes(fd_path(fd, &mut buf));
     // SAFETY: forwarded as received.
     unsafe {
         exec(Via::Fexecve, Target::Unknown, exe, argv, envp, |e| {
@@ -125,11 +129,11 @@ pub unsafe extern "C" fn execveat(
     envp: Argv,
     flags: c_int,
 ) -> c_int {
-    let mut buf = [0u8; 512];
-    let (exe, target) = match name(path) {
-        b"" => (fd_path(dirfd, &mut buf), Target::Unknown),
-        _ if flags & libc::AT_EMPTY_PATH != 0 => (name(path), Target::Unknown),
-        p => (p, Target::Path(dirfd, path)),
+    let mut buf = [0u8; 256];
+    let (exe, target) = match crate::probe::Probe::new().cstr(path) {
+        Some(b"") => (Exe::Bytes(fd_path(dirfd, &mut buf)), Target::Unknown),
+        _ if flags & libc::AT_EMPTY_PATH != 0 => (Exe::Path(path), Target::Unknown),
+        _ => (Exe::Path(path), Target::Path(dirfd, path)),
     };
     // SAFETY: forwarded as received.
     unsafe {
@@ -189,7 +193,7 @@ unsafe fn spawn_either(
     };
     // SAFETY: forwarded as received.
     unsafe {
-        spawn(via, pid, name(path), argv, envp, |p, e| {
+        spawn(via, pid, Exe::Path(path), argv, envp, |p, e| {
             real::posix_spawn(search, p, path, actions, attr, argv, e)
         })
     }
@@ -210,13 +214,23 @@ pub unsafe extern "C" fn __mcp_env_shim_exec_list(
     // SAFETY: forwarded as received.
     unsafe {
         match which {
-            1 => exec(Via::Execlp, searched(path), name(path), argv, envp, |e| {
-                real::execvpe(path, argv, e)
-            }),
-            2 => exec(Via::Execle, at_cwd(path), name(path), argv, envp, |e| {
-                real::execve(path, argv, e)
-            }),
-            _ => exec(Via::Execl, at_cwd(path), name(path), argv, envp, |e| {
+            1 => exec(
+                Via::Execlp,
+                searched(path),
+                Exe::Path(path),
+                argv,
+                envp,
+                |e| real::execvpe(path, argv, e),
+            ),
+            2 => exec(
+                Via::Execle,
+                at_cwd(path),
+                Exe::Path(path),
+                argv,
+                envp,
+                |e| real::execve(path, argv, e),
+            ),
+            _ => exec(Via::Execl, at_cwd(path), Exe::Path(path), argv, envp, |e| {
                 real::execve(path, argv, e)
             }),
         }
@@ -225,7 +239,7 @@ pub unsafe extern "C" fn __mcp_env_shim_exec_list(
 
 /// The path behind a descriptor (`readlink /proc/self/fd/N`), for the log and for matching;
 /// empty when unknown.
-fn fd_path(fd: c_int, buf: &mut [u8; 512]) -> &[u8] {
+fn fd_path(fd: c_int, buf: &mut [u8; 256]) -> &[u8] {
     let mut link = *b"/proc/self/fd/\0\0\0\0\0\0\0\0\0\0\0\0";
     let mut digits = [0u8; 10];
     let mut n = 0;
@@ -245,7 +259,7 @@ fn fd_path(fd: c_int, buf: &mut [u8; 512]) -> &[u8] {
     }
     // SAFETY: `link` is NUL-terminated (the array is longer than the prefix and 10 digits)
     // and `buf` is writable for its length.
-    let len = unsafe { libc::readlink(link.as_ptr().cast(), buf.as_mut_ptr().cast(), buf.len()) };
+    let len = unsafe { crate::sys::readlink(link.as_ptr().cast(), buf.as_mut_ptr(), buf.len()) };
     if fd < 0 || len <= 0 {
         return &[];
     }

@@ -1,248 +1,330 @@
-//! The constructor: resolve the real functions, prepare the session from the host's own
-//! environment and config, report warnings once, publish. It runs at load in every process
-//! (under `/etc/ld.so.preload` even in root-run helpers), so it is small, never panics on bad
-//! input, and never fails loudly: a bad config is one warning line.
+//! The constructor. Under `/etc/ld.so.preload` it runs in every process of the sandbox, root
+//! helpers included, so it does little and never fails loudly: resolve the real functions,
+//! let a server heal its own environment (`heal`, only for a process that looks like one),
+//! prepare the session from the environment (one pass) and the config (only if one exists),
+//! note what stderr is, and publish. Warnings are not written here: they go to the log with the
+//! first line the process writes, so that `ls` and `cat` print nothing.
 //!
-//! It runs first, before any other library's constructor (`-z initfirst`): nothing can start a
-//! program through a hook before it has prepared everything. libc's own constructor, which
-//! sets `environ`, has not run then, so the environment is the one the loader passes to every
-//! initialiser.
+//! It runs after libc's own constructor, so `environ` is the environment `main` will see, and a
+//! server healing itself replaces it for good. A program started from another library's
+//! constructor before this one runs is passed through untouched (the hooks find no session).
 
-use crate::spawn::{c_key, errno};
+use crate::log::Stderr;
+use crate::real::Argv;
 use alloc::borrow::Cow;
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
-use core::ffi::CStr;
+use core::ffi::{c_char, c_int};
 use core::sync::atomic::{AtomicPtr, Ordering};
+use mcp_env_shim_core::block::BUILTIN;
+use mcp_env_shim_core::config;
 use mcp_env_shim_core::envp::KeyTable;
-use mcp_env_shim_core::session::{Env, Fs, Session};
+use mcp_env_shim_core::session::{Env, Fs, LogTarget, Process, Session};
 
-static SESSION: AtomicPtr<Session> = AtomicPtr::new(core::ptr::null_mut());
-
-/// The prepared session, or `None` before the constructor has run.
-pub fn session() -> Option<&'static Session> {
-    // SAFETY: the pointer is either NULL or a leaked Box published once with Release.
-    unsafe { SESSION.load(Ordering::Acquire).as_ref() }
+/// What the hooks read: the session and what the process was at load.
+pub struct Edge {
+    pub session: Session,
+    pub stderr: Option<Stderr>,
+    /// The process that ran the constructor: its children reach its stderr by /proc, and an
+    /// exec elsewhere may be in a vfork child sharing its memory.
+    pub owner: c_int,
 }
 
-type Envp = *const *const libc::c_char;
+static EDGE: AtomicPtr<Edge> = AtomicPtr::new(core::ptr::null_mut());
+
+/// The prepared edge, or `None` before the constructor has run.
+pub fn edge() -> Option<&'static Edge> {
+    // SAFETY: the pointer is either NULL or a leaked Box published once with Release.
+    unsafe { EDGE.load(Ordering::Acquire).as_ref() }
+}
+
+extern "C" {
+    static mut environ: Argv;
+}
 
 #[used]
 #[link_section = ".init_array"]
-static INIT: extern "C" fn(libc::c_int, Envp, Envp) = init;
+static INIT: extern "C" fn(c_int, Argv, Argv) = init;
 
 /// glibc calls each initialiser with `(argc, argv, envp)`.
-extern "C" fn init(_argc: libc::c_int, _argv: Envp, envp: Envp) {
+extern "C" fn init(argc: c_int, argv: Argv, _envp: Argv) {
     crate::real::resolve_all();
-    // SAFETY: getauxval has no preconditions.
-    let secure = unsafe { libc::getauxval(libc::AT_SECURE) } != 0;
-    let s = Session::prepare(&HostEnv::new(envp), secure, &HostFs);
-    for w in &s.warnings {
-        crate::spawn::warn(&s, w.as_bytes());
+    let secure = at_secure();
+    let process = Process {
+        secure,
+        privileged: secure || crate::sys::geteuid() == 0,
+    };
+    // SAFETY: libc's constructor has run (libc is this library's dependency): environ is the
+    // environment main will see. Nothing else runs in the process during constructors.
+    let current = unsafe { environ };
+    let mut env = HostEnv::new(current);
+    if crate::heal::at_start(argc, argv, &env, process) {
+        // SAFETY: as above; heal replaced it.
+        env = HostEnv::new(unsafe { environ });
     }
-    SESSION.store(Box::into_raw(Box::new(s)), Ordering::Release);
+    let session = Session::prepare(&env, process, &HostFs);
+    let journal = (!secure).then(|| env.journal_stream()).flatten();
+    let stderr = match session.log {
+        LogTarget::Stderr => Stderr::capture(journal),
+        _ => None,
+    };
+    let edge = Edge {
+        session,
+        stderr,
+        owner: crate::sys::getpid(),
+    };
+    EDGE.store(Box::into_raw(Box::new(edge)), Ordering::Release);
 }
 
-/// The host's own environment, read straight from the loader's `envp`: no lock, no copy of
-/// the whole environment, one pass for the shim's own variables and one for the block's keys.
-struct HostEnv {
-    envp: Envp,
-    own: [Option<&'static str>; OWN.len()],
+/// Secure-execution mode (`AT_SECURE`), without a libc symbol: the auxiliary vector from
+/// `prctl(PR_GET_AUXV)` (Linux 6.4), else `/proc/self/auxv`, else the classic test (real and
+/// effective ids differ). Not read past the environment on the stack: in secure mode the
+/// loader removes variables from that array in place, and what follows its NULL is no longer
+/// the auxiliary vector.
+fn at_secure() -> bool {
+    let mut aux = [0usize; 128];
+    let n = crate::sys::auxv(&mut aux).unwrap_or(0);
+    let pairs = aux.get(..n.min(aux.len())).unwrap_or_default();
+    let mut it = pairs.chunks_exact(2);
+    match it.find(|p| p.first() == Some(&(libc::AT_SECURE as usize)) || p.first() == Some(&0)) {
+        Some([t, v]) if *t == libc::AT_SECURE as usize => *v != 0,
+        _ if n > 0 => false,
+        _ => crate::sys::ids_differ(),
+    }
+}
+
+/// An environment array, read in place: no lock, no copy. One pass finds the shim's own
+/// variables and the built-in block's keys (most entries are turned away by their first byte);
+/// a config's extra keys cost one more pass.
+pub struct HostEnv {
+    envp: Argv,
+    own: [Option<&'static [u8]>; OWN.len()],
+    block: [Option<*const c_char>; BUILTIN.len()],
 }
 
 /// The variables the session asks for one by one.
-const OWN: [&str; 5] = [
+const OWN: [&str; 6] = [
     "MCP_ENV_SHIM",
     "MCP_ENV_SHIM_CONFIG",
     "MCP_ENV_SHIM_LOG",
     "OPENSHELL_SANDBOX",
     "OPENSHELL_PROXY_TLS_DIR",
+    "JOURNAL_STREAM",
 ];
 
-/// Calls `f(key, entry)` for each `KEY=value` entry of `envp`, measuring only the key.
-fn each_env(envp: Envp, mut f: impl FnMut(&[u8], *const libc::c_char)) {
-    // SAFETY: envp is NULL or a NULL-terminated array of NUL-terminated strings, which nothing
-    // changes while the constructor runs.
+/// The key of a `KEY=value` entry and a pointer to its value, measuring only the key; `None`
+/// for an entry without `=`.
+fn split(entry: *const c_char) -> Option<(&'static [u8], *const c_char)> {
+    let mut n = 0;
+    // SAFETY: an environment entry is a NUL-terminated string that outlives the constructor;
+    // the scan stops at its NUL or its first `=`.
+    unsafe {
+        loop {
+            match *entry.add(n) as u8 {
+                0 => return None,
+                b'=' => {
+                    return Some((
+                        core::slice::from_raw_parts(entry.cast(), n),
+                        entry.add(n + 1),
+                    ))
+                }
+                _ => n += 1,
+            }
+        }
+    }
+}
+
+/// The bytes of a value `split` pointed at.
+fn value(p: *const c_char) -> &'static [u8] {
+    // SAFETY: the rest of a NUL-terminated environment entry.
+    unsafe { core::ffi::CStr::from_ptr(p) }.to_bytes()
+}
+
+/// Calls `f(key, value)` for each `KEY=value` entry of `envp`; the value is measured only
+/// when asked for.
+pub fn each_env(envp: Argv, mut f: impl FnMut(&'static [u8], *const c_char)) {
     let mut p = envp;
+    // SAFETY: envp is NULL or a NULL-terminated array of strings, unchanged during this pass.
     while !p.is_null() && !unsafe { *p }.is_null() {
         // SAFETY: as above.
-        let entry = unsafe { *p };
-        // SAFETY: as above.
-        if let Some(key) = unsafe { c_key(entry) } {
-            f(key, entry);
+        if let Some((k, v)) = split(unsafe { *p }) {
+            f(k, v);
         }
         // SAFETY: not past the terminating NULL.
         p = unsafe { p.add(1) };
     }
 }
 
-/// The value of an entry whose key is `key_len` bytes long, borrowed from `envp`.
-fn value_of(entry: *const libc::c_char, key_len: usize) -> Cow<'static, str> {
-    // SAFETY: `entry` is a NUL-terminated string in envp.
-    let all = unsafe { CStr::from_ptr(entry) }.to_bytes();
-    let value = all.get(key_len + 1..).unwrap_or_default();
-    match core::str::from_utf8(value) {
-        Ok(v) => Cow::Borrowed(v),
-        Err(_) => Cow::Owned(String::from_utf8_lossy(value).into_owned()),
-    }
-}
-
 impl HostEnv {
-    fn new(envp: Envp) -> HostEnv {
+    pub fn new(envp: Argv) -> HostEnv {
         let mut own = [None; OWN.len()];
-        each_env(envp, |key, entry| {
-            // Most keys are turned away by their first byte.
-            if !matches!(key.first(), Some(b'M' | b'O')) {
-                return;
-            }
-            if let Some(i) = OWN.iter().position(|n| n.as_bytes() == key) {
-                if let (Some(slot @ None), Cow::Borrowed(v)) =
-                    (own.get_mut(i), value_of(entry, key.len()))
-                {
+        let mut block = [None; BUILTIN.len()];
+        each_env(envp, |key, v| {
+            if let Some(i) = BUILTIN_TABLE.find(BUILTIN, key) {
+                // The first occurrence wins, as getenv's does.
+                if let Some(slot @ None) = block.get_mut(i) {
                     *slot = Some(v);
+                }
+            } else if matches!(key.first(), Some(b'M' | b'O' | b'J')) {
+                if let Some(i) = OWN.iter().position(|n| n.as_bytes() == key) {
+                    if let Some(slot @ None) = own.get_mut(i) {
+                        *slot = Some(value(v));
+                    }
                 }
             }
         });
-        HostEnv { envp, own }
+        HostEnv { envp, own, block }
+    }
+
+    pub fn envp(&self) -> Argv {
+        self.envp
+    }
+
+    /// `JOURNAL_STREAM=dev:ino`, set by systemd when stderr is the journal.
+    pub fn journal_stream(&self) -> Option<(u64, u64)> {
+        let v = core::str::from_utf8(self.own.get(5).copied().flatten()?).ok()?;
+        let (dev, ino) = v.split_once(':')?;
+        Some((dev.parse().ok()?, ino.parse().ok()?))
     }
 }
+
+/// The built-in block's key table, computed at compile time.
+static BUILTIN_TABLE: KeyTable = KeyTable::builtin();
 
 impl Env for HostEnv {
     fn var(&self, name: &str) -> Option<String> {
-        if let Some(i) = OWN.iter().position(|n| *n == name) {
-            return self.own.get(i).copied().flatten().map(String::from);
-        }
-        // A name outside `OWN` (none today): one more pass.
-        let mut found = None;
-        each_env(self.envp, |key, entry| {
-            if found.is_none() && key == name.as_bytes() {
-                found = Some(value_of(entry, key.len()).into_owned());
+        let value = match OWN.iter().position(|n| *n == name) {
+            Some(i) => self.own.get(i).copied().flatten(),
+            None => {
+                let mut found = None;
+                each_env(self.envp, |k, v| {
+                    if found.is_none() && k == name.as_bytes() {
+                        found = Some(value(v));
+                    }
+                });
+                found
             }
-        });
-        found
+        };
+        value.map(|v| String::from_utf8_lossy(v).into_owned())
     }
 
-    /// One pass over `envp` for all the block's keys, instead of a `getenv` scan per key;
-    /// the values are borrowed from `envp`, which nothing changes while the constructor
-    /// runs (the session copies what it keeps).
-    fn vars(&self, names: &[Box<[u8]>]) -> Vec<Option<Cow<'_, str>>> {
-        let table = KeyTable::new(names);
-        let mut out: Vec<Option<Cow<'_, str>>> = names.iter().map(|_| None).collect();
-        each_env(self.envp, |key, entry| {
-            if let Some(slot) = table.find(names, key).and_then(|i| out.get_mut(i)) {
-                // The first occurrence wins, as getenv's does.
-                if slot.is_none() {
-                    *slot = Some(value_of(entry, key.len()));
+    /// The block's keys from the first pass; a config's extra keys from one more. Values
+    /// borrowed (the session copies what it keeps).
+    fn vars(&self, names: &[&str]) -> Vec<Option<Cow<'_, [u8]>>> {
+        let mut out: Vec<Option<Cow<'_, [u8]>>> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                // The session names the built-in keys first, in order: the same strings.
+                BUILTIN.get(i).filter(|k| core::ptr::eq(k.name, *n))?;
+                let found = self.block.get(i).copied().flatten();
+                found.map(|v| Cow::Borrowed(value(v)))
+            })
+            .collect();
+        let extra = names.get(BUILTIN.len()..).unwrap_or_default();
+        if !extra.is_empty() {
+            let table = KeyTable::new(extra);
+            each_env(self.envp, |key, v| {
+                let slot = table
+                    .find(extra, key)
+                    .and_then(|i| out.get_mut(BUILTIN.len() + i));
+                if let Some(slot @ None) = slot {
+                    *slot = Some(Cow::Borrowed(value(v)));
                 }
-            }
-        });
+            });
+        }
         out
     }
 }
 
-/// The file system through libc: `stat` and `open`/`read`, without `std`.
-struct HostFs;
+/// The file system through raw system calls.
+pub struct HostFs;
 
-/// Calls `f` with `path` (or a name) NUL-terminated on the stack; `None` if it is too long or
-/// holds a NUL.
-fn with_c_path<T>(path: &str, f: impl FnOnce(*const libc::c_char) -> T) -> Option<T> {
-    let mut buf = [0u8; 1024];
-    if path.len() >= buf.len() || path.as_bytes().contains(&0) {
+/// Calls `f` with `path` NUL-terminated; `None` if it holds a NUL.
+fn with_c_path<T>(path: &str, f: impl FnOnce(*const c_char) -> T) -> Option<T> {
+    if path.as_bytes().contains(&0) {
         return None;
     }
-    buf.get_mut(..path.len())?.copy_from_slice(path.as_bytes());
+    let mut buf: Vec<u8> = Vec::with_capacity(path.len() + 1);
+    buf.extend_from_slice(path.as_bytes());
+    buf.push(0);
     Some(f(buf.as_ptr().cast()))
 }
 
 impl Fs for HostFs {
     fn exists(&self, path: &str) -> bool {
-        // SAFETY: a zeroed stat buffer we own.
-        let mut st: libc::stat = unsafe { core::mem::zeroed() };
         // SAFETY: a NUL-terminated path.
-        with_c_path(path, |p| unsafe { libc::stat(p, &mut st) } == 0).unwrap_or(false)
+        with_c_path(path, |p| unsafe { crate::sys::stat(p) }.is_some()).unwrap_or(false)
     }
 
     fn read(&self, path: &str) -> Result<String, String> {
         // O_NONBLOCK: opening a FIFO must not hang every process at load; it is refused below.
         let flags = libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NONBLOCK;
         // SAFETY: a NUL-terminated path.
-        let fd = with_c_path(path, |p| unsafe { libc::open(p, flags) })
-            .ok_or("the path is too long or contains a NUL byte")?;
-        if fd < 0 {
-            return Err(os_error());
-        }
+        let fd = with_c_path(path, |p| unsafe {
+            crate::sys::openat(libc::AT_FDCWD, p, flags, 0)
+        })
+        .ok_or("the path contains a NUL byte")?;
+        let fd = crate::sys::ret(fd).map_err(config::os_error)? as c_int;
         let result = read_all(fd);
-        // SAFETY: we opened `fd` above.
-        unsafe { libc::close(fd) };
-        String::from_utf8(result?).map_err(|_| "the file is not UTF-8".to_string())
+        crate::sys::close(fd);
+        String::from_utf8(result?).map_err(|_| config::NOT_UTF8.to_string())
     }
 }
 
-/// The largest config read; a config is a few hundred bytes.
-const MAX_CONFIG: usize = 1 << 20;
-
-/// Reads a regular file of at most `MAX_CONFIG` bytes to the end, into a buffer sized from
-/// `fstat` (a config is read in one call). A device, FIFO or huge file is refused: it could
-/// hang or exhaust every process at load.
-fn read_all(fd: libc::c_int) -> Result<Vec<u8>, String> {
-    // SAFETY: a zeroed stat buffer we own.
-    let mut st: libc::stat = unsafe { core::mem::zeroed() };
-    // SAFETY: `fd` is open.
-    if unsafe { libc::fstat(fd, &mut st) } != 0 {
-        return Err(os_error());
-    }
+/// Reads a regular file of at most `config::MAX_CONFIG_BYTES` to the end. A device, FIFO or
+/// huge file is refused: it could hang or exhaust every process at load.
+fn read_all(fd: c_int) -> Result<Vec<u8>, String> {
+    let st = crate::sys::fstat(fd).ok_or_else(|| config::os_error(libc::EBADF))?;
     if st.st_mode & libc::S_IFMT != libc::S_IFREG {
-        return Err("not a regular file".to_string());
+        return Err(config::NOT_REGULAR.to_string());
     }
-    let too_large = || alloc::format!("larger than {MAX_CONFIG} bytes");
-    let size = st.st_size.max(0) as usize;
-    if size > MAX_CONFIG {
-        return Err(too_large());
+    let size = usize::try_from(st.st_size).unwrap_or(usize::MAX);
+    if size > config::MAX_CONFIG_BYTES {
+        return Err(config::too_large());
     }
     let mut data: Vec<u8> = Vec::with_capacity(size + 1);
     loop {
-        if data.len() > MAX_CONFIG {
-            return Err(too_large());
+        if data.len() > config::MAX_CONFIG_BYTES {
+            return Err(config::too_large());
         }
         if data.len() == data.capacity() {
             data.reserve(4096);
         }
         let room = data.spare_capacity_mut();
         // SAFETY: `room` is writable for its length.
-        let n = unsafe { libc::read(fd, room.as_mut_ptr().cast(), room.len()) };
-        match n {
-            0 => return Ok(data),
+        let n = unsafe { crate::sys::read(fd, room.as_mut_ptr().cast(), room.len()) };
+        match crate::sys::ret(n) {
+            Ok(0) => return Ok(data),
             // SAFETY: read wrote `n` bytes into the spare capacity.
-            n if n > 0 => unsafe { data.set_len(data.len() + n as usize) },
-            _ if errno() == libc::EINTR => {}
-            _ => return Err(os_error()),
+            Ok(n) => unsafe { data.set_len(data.len() + n) },
+            Err(libc::EINTR) => {}
+            Err(e) => return Err(config::os_error(e)),
         }
     }
 }
 
-/// The current errno as text, e.g. "No such file or directory (os error 2)".
-fn os_error() -> String {
-    let e = errno();
-    // SAFETY: strerror returns a NUL-terminated string; the constructor runs before any thread
-    // the host starts, so its static buffer is not shared.
-    let msg = unsafe { CStr::from_ptr(libc::strerror(e)) }.to_string_lossy();
-    alloc::format!("{msg} (os error {e})")
-}
-
 /// Keeps the variadic hooks of `execl.c` in the link: nothing in Rust calls them.
 #[used]
-static KEEP_EXECL: [unsafe extern "C" fn(
-    *const libc::c_char,
-    *const libc::c_char,
-    ...
-) -> libc::c_int; 3] = [execl_c, execlp_c, execle_c];
+static KEEP_EXECL: [unsafe extern "C" fn(*const c_char, *const c_char, ...) -> c_int; 3] =
+    [execl_c, execlp_c, execle_c];
 
 extern "C" {
     #[link_name = "execl"]
-    fn execl_c(path: *const libc::c_char, arg: *const libc::c_char, ...) -> libc::c_int;
+    fn execl_c(path: *const c_char, arg: *const c_char, ...) -> c_int;
     #[link_name = "execlp"]
-    fn execlp_c(path: *const libc::c_char, arg: *const libc::c_char, ...) -> libc::c_int;
+    fn execlp_c(path: *const c_char, arg: *const c_char, ...) -> c_int;
     #[link_name = "execle"]
-    fn execle_c(path: *const libc::c_char, arg: *const libc::c_char, ...) -> libc::c_int;
+    fn execle_c(path: *const c_char, arg: *const c_char, ...) -> c_int;
+}
+
+/// Helper for `heal`: the exe of this process, `/proc/self/exe`.
+pub fn self_exe() -> Vec<u8> {
+    let mut buf = alloc::vec![0u8; 4096];
+    // SAFETY: a NUL-terminated path and a writable buffer of its length.
+    let n =
+        unsafe { crate::sys::readlink(c"/proc/self/exe".as_ptr(), buf.as_mut_ptr(), buf.len()) };
+    buf.truncate(crate::sys::ret(n).unwrap_or(0));
+    buf
 }

@@ -10,14 +10,22 @@
 extern crate alloc;
 
 #[cfg(not(test))]
+mod heal;
+#[cfg(not(test))]
 mod hooks;
 #[cfg(not(test))]
 mod init;
 #[cfg(not(test))]
 mod log;
 #[cfg(not(test))]
+mod probe;
+#[cfg(not(test))]
 mod real;
 #[cfg(not(test))]
 mod rt;
 #[cfg(not(test))]
+mod scratch;
+#[cfg(not(test))]
 mod spawn;
+#[cfg(not(test))]
+mod sys;

@@ -1,11 +1,12 @@
 //! The real libc functions behind the hooks, resolved with `dlsym(RTLD_NEXT, ...)` once, in
-//! the constructor, and read lock-free afterwards. `dlsym` takes the loader's lock and may
-//! allocate, so the hooks never call it: the constructor runs before any other library's
-//! (`-z initfirst`), so no program can be started through a hook before the pointers are set.
-//! Only if another library claimed that first slot could a constructor of its spawn earlier;
-//! then `resolve_late` looks the function up (the process is still single-threaded inside the
-//! loader), which beats failing a spawn that would have succeeded. `c-tests/exec_path.py`
-//! checks that this is the one road from a hook to `dlsym`.
+//! the constructor, and read lock-free afterwards: a preloaded library after this one that
+//! hooks them too stays in the chain. `dlsym` takes the loader's lock and may allocate, so the
+//! hooks never call it, with one exception: a program started from another library's
+//! constructor before this library's constructor has run. Then `resolve_late` looks the
+//! function up (the process is still single-threaded inside the loader, which holds its lock
+//! for this thread), which beats failing a spawn that would have succeeded; such a child is
+//! passed through untouched. `c-tests/exec_path.py` checks that this is the one road from a
+//! hook to `dlsym`.
 
 use core::ffi::{c_char, c_int, c_void, CStr};
 use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
@@ -98,7 +99,7 @@ pub unsafe fn execve(path: *const c_char, argv: Argv, envp: Argv) -> c_int {
     let f = EXECVE.get();
     if f.is_null() {
         // SAFETY: the raw system call takes the same arguments.
-        return unsafe { libc::syscall(libc::SYS_execve, path, argv, envp) as c_int };
+        return unsafe { crate::sys::exec_raw(path, argv, envp) };
     }
     // SAFETY: `f` is libc's execve, whose type this is.
     unsafe { core::mem::transmute::<*mut c_void, ExecveFn>(f)(path, argv, envp) }
@@ -139,9 +140,7 @@ pub unsafe fn execveat(
     if f.is_null() {
         // glibc before 2.34 has no wrapper; the system call is the same thing.
         // SAFETY: the raw system call takes the same arguments.
-        return unsafe {
-            libc::syscall(libc::SYS_execveat, dirfd, path, argv, envp, flags) as c_int
-        };
+        return unsafe { crate::sys::execveat_raw(dirfd, path, argv, envp, flags) };
     }
     // SAFETY: `f` is libc's execveat, whose type this is.
     unsafe { core::mem::transmute::<*mut c_void, ExecveatFn>(f)(dirfd, path, argv, envp, flags) }

@@ -1,28 +1,35 @@
-//! The exec path shared by every hook: read the child's argv and envp, decide, build the
-//! merged envp on the stack, log, call the real function, and hand back its result and errno
-//! untouched. Allocation-free, lock-free and panic-free: it may run in a `vfork` child or in
-//! the child of a `fork` from a multi-threaded parent.
+//! The exec path every hook shares: read the child's program, arguments and environment
+//! without trusting the pointers (`probe`), decide (`Session::plan`), and for a selected child
+//! build its `KEY=VALUE` strings, merged envp and log line in mapped scratch memory
+//! (`scratch`), log (`log`), and call the real function.
+//!
+//! Async-signal-safe throughout: no allocation, no lock, no `dlsym`, no panic, no stdio, no
+//! `errno` change (system calls are raw), and a stack frame of a few hundred bytes.
+//! `c-tests/exec_path.py` checks the machine code for the first five.
 
-use crate::log;
+use crate::init::Edge;
+use crate::log::Writer;
+use crate::probe::Probe;
 use crate::real::Argv;
-use core::ffi::{c_char, c_int, CStr};
+use crate::scratch::Scratch;
+use core::ffi::{c_char, c_int};
 use core::mem::MaybeUninit;
+use mcp_env_shim_core::arena::Arena;
 use mcp_env_shim_core::config::Mode;
-use mcp_env_shim_core::envp::{self, bits};
 use mcp_env_shim_core::jsonline::Line;
-use mcp_env_shim_core::session::{LogTarget, Plan, Session};
+use mcp_env_shim_core::session::{Plan, Session};
+use mcp_env_shim_core::values::{Exists, Outcome, IMPLIED_FLAG};
 
 /// Arguments looked at for detection; later ones are ignored.
 const MAX_ARGS: usize = 64;
-/// The merged envp's capacity for the usual child (an MCP client's fresh environment plus the
-/// block), in a small stack frame; the large one's 8 KiB is reserved only when needed.
-const SMALL_ENVP: usize = 64;
-/// The capacity for a large environment; a larger one is left alone, with a warning.
-const MAX_ENVP: usize = 1024;
+/// Environment entries read at most; a larger environment is left alone.
+const MAX_ENVP: usize = 1 << 20;
 /// The log line's buffer.
-const LINE: usize = 2048;
+const LINE: usize = 4096;
 /// Longest `exe` logged.
 const MAX_EXE: usize = 512;
+/// Longest `server` logged.
+const MAX_SERVER: usize = 128;
 
 /// The hooked function, as logged in `via`.
 #[derive(Clone, Copy)]
@@ -38,10 +45,12 @@ pub enum Via {
     Execveat,
     PosixSpawn,
     PosixSpawnp,
+    /// A server adding the block to its own environment before `main`.
+    Start,
 }
 
 impl Via {
-    fn name(self) -> &'static [u8] {
+    pub fn name(self) -> &'static [u8] {
         match self {
             Via::Execve => b"execve",
             Via::Execv => b"execv",
@@ -54,6 +63,7 @@ impl Via {
             Via::Execveat => b"execveat",
             Via::PosixSpawn => b"posix_spawn",
             Via::PosixSpawnp => b"posix_spawnp",
+            Via::Start => b"start",
         }
     }
 }
@@ -68,222 +78,11 @@ pub fn set_errno(e: c_int) {
     unsafe { *libc::__errno_location() = e };
 }
 
-/// The bytes of a C string, or empty for NULL.
-///
-/// # Safety
-/// `p` is NULL or a NUL-terminated string that outlives the returned slice.
-pub unsafe fn bytes<'a>(p: *const c_char) -> &'a [u8] {
-    if p.is_null() {
-        return &[];
-    }
-    // SAFETY: the caller's promise.
-    unsafe { CStr::from_ptr(p) }.to_bytes()
-}
-
-/// The key of a C envp entry, read up to `=` without measuring the value; `None` for an entry
-/// without `=`, which is no variable (`getenv` does not see it).
-///
-/// # Safety
-/// `p` is a NUL-terminated string that outlives the returned slice.
-pub unsafe fn c_key<'a>(p: *const c_char) -> Option<&'a [u8]> {
-    let mut n = 0;
-    // SAFETY: we stop at the NUL, so every byte read is inside the string.
-    while unsafe { *p.add(n) } != 0 && unsafe { *p.add(n) } != b'=' as c_char {
-        n += 1;
-    }
-    // SAFETY: byte `n` was just read: the NUL or the `=`.
-    if unsafe { *p.add(n) } == 0 {
-        return None;
-    }
-    // SAFETY: the first `n` bytes were just read.
-    Some(unsafe { core::slice::from_raw_parts(p.cast::<u8>(), n) })
-}
-
-/// The entries of a NULL-terminated array (NULL counts as empty, as Linux takes it).
-///
-/// # Safety
-/// `arr` is NULL or a NULL-terminated array of pointers.
-unsafe fn entries<'a>(arr: Argv) -> &'a [*const c_char] {
-    if arr.is_null() {
-        return &[];
-    }
-    let mut n = 0;
-    // SAFETY: we stop at the terminating NULL.
-    while !unsafe { *arr.add(n) }.is_null() {
-        n += 1;
-    }
-    // SAFETY: the first `n` entries were just read.
-    unsafe { core::slice::from_raw_parts(arr, n) }
-}
-
-/// Decides about a child; `None` leaves it alone.
-///
-/// # Safety
-/// `env` holds NUL-terminated strings.
-unsafe fn plan(s: &Session, exe: &[u8], args: &[&[u8]], env: &[*const c_char]) -> Option<Plan> {
-    // SAFETY: the caller's promise.
-    s.plan(exe, args, env.iter().filter_map(|&e| unsafe { c_key(e) }))
-}
-
-/// Collects up to `MAX_ARGS` arguments as byte slices into `out`, which may be
-/// uninitialised; returns the ones written.
-///
-/// # Safety
-/// `argv` is NULL or a NULL-terminated array of NUL-terminated strings.
-unsafe fn collect_args<'a, 'o>(
-    argv: Argv,
-    out: &'o mut [MaybeUninit<&'a [u8]>; MAX_ARGS],
-) -> &'o [&'a [u8]] {
-    // SAFETY: the caller's promise.
-    let all = unsafe { entries(argv) };
-    let mut n = 0;
-    for (slot, &a) in out.iter_mut().zip(all) {
-        // SAFETY: the caller's promise.
-        slot.write(unsafe { bytes(a) });
-        n += 1;
-    }
-    // SAFETY: the first `n` entries were just written.
-    unsafe { core::slice::from_raw_parts(out.as_ptr().cast(), n) }
-}
-
-/// Writes one event line.
-fn log_event(
-    s: &Session,
-    event: &[u8],
-    (pid, ppid): (i32, i32),
-    via: Via,
-    exe: &[u8],
-    plan: &Plan,
-    err: Option<c_int>,
-) {
-    if matches!(s.log, LogTarget::Off) {
-        return;
-    }
-    let mut buf = [MaybeUninit::uninit(); LINE];
-    let mut l = head(&mut buf, event, (pid, ppid));
-    l.str_field("via", via.name());
-    l.str_field("exe", exe.get(..MAX_EXE).unwrap_or(exe));
-    l.str_field("reason", plan.reason.as_str().as_bytes());
-    l.keys_field("injected", plan.inject, &s.names);
-    l.keys_field("kept", plan.present, &s.names);
-    l.json_field("missing", &s.missing_json);
-    if let Some(e) = err {
-        l.num_field("errno", i64::from(e));
-    }
-    log::write_line(&s.log, l.finish());
-}
-
-/// Writes one warning line.
-pub fn warn(s: &Session, msg: &[u8]) {
-    if matches!(s.log, LogTarget::Off) {
-        return;
-    }
-    let mut buf = [MaybeUninit::uninit(); LINE];
-    // SAFETY: getpid and getppid cannot fail.
-    let ids = unsafe { (libc::getpid(), libc::getppid()) };
-    let mut l = head(&mut buf, b"warn", ids);
-    l.str_field("msg", msg);
-    log::write_line(&s.log, l.finish());
-}
-
-/// A line with the fields every event has: `ts`, `event`, `pid`, `ppid`.
-fn head<'a>(buf: &'a mut [MaybeUninit<u8>], event: &[u8], (pid, ppid): (i32, i32)) -> Line<'a> {
-    let mut l = Line::new(buf);
-    let (secs, ms) = log::now();
-    l.timestamp_field(secs, ms);
-    l.str_field("event", event);
-    l.num_field("pid", i64::from(pid));
-    l.num_field("ppid", i64::from(ppid));
-    l
-}
-
-/// Builds the merged envp for `plan` in `out`; false when the child keeps its own envp.
-fn merged(
-    s: &Session,
-    plan: &mut Plan,
-    env: &[*const c_char],
-    out: &mut [MaybeUninit<*const c_char>],
-) -> bool {
-    if s.mode == Mode::Audit || plan.inject == 0 {
-        return false;
-    }
-    let extra = bits(plan.inject)
-        .filter_map(|i| s.entries.get(i)?.kv.as_ref().map(|kv| kv.as_ptr().cast()));
-    if envp::merge(env, extra, core::ptr::null(), out).is_some() {
-        return true;
-    }
-    warn(
-        s,
-        b"the child's environment has too many entries to merge; left unchanged",
-    );
-    plan.inject = 0;
-    false
-}
-
-/// A child the shim selected.
-struct Selected<'a> {
-    s: &'static Session,
-    plan: Plan,
-    env: &'a [*const c_char],
-}
-
-/// Decides about a child; `None` passes it straight through. Makes no system call, so errno
-/// is as the caller left it.
-///
-/// Never inlined: its argument buffer is gone from the stack before the child's envp is built.
-///
-/// # Safety
-/// `argv` and `envp` as `execve(2)` takes them.
-#[inline(never)]
-unsafe fn select<'a>(exe: &[u8], argv: Argv, envp: Argv) -> Option<Selected<'a>> {
-    let s = crate::init::session()?;
-    if s.mode == Mode::Off {
-        return None;
-    }
-    let mut buf = [MaybeUninit::uninit(); MAX_ARGS];
-    // SAFETY: the caller's promise.
-    let args = unsafe { collect_args(argv, &mut buf) };
-    // SAFETY: the caller's promise.
-    let env = unsafe { entries(envp) };
-    // SAFETY: the caller's promise.
-    let plan = unsafe { plan(s, exe, args, env) }?;
-    Some(Selected { s, plan, env })
-}
-
-fn event_name(s: &Session) -> &'static [u8] {
-    if s.mode == Mode::Audit {
-        b"audit"
-    } else {
-        b"inject"
-    }
-}
-
-/// Whether the merged envp of `plan`, with its terminating NULL, fits the small frame.
-fn fits_small(env: &[*const c_char], plan: &Plan) -> bool {
-    env.len() + (plan.inject.count_ones() as usize) < SMALL_ENVP
-}
-
-/// The exec hooks' common body: `call` runs the real function with the envp to use.
-///
-/// # Safety
-/// `argv` and `envp` as `execve(2)` takes them.
-pub unsafe fn exec(
-    via: Via,
-    target: Target,
-    exe: &[u8],
-    argv: Argv,
-    envp: Argv,
-    call: impl Fn(Argv) -> c_int,
-) -> c_int {
-    // SAFETY: the caller's promise.
-    let Some(child) = (unsafe { select(exe, argv, envp) }) else {
-        return call(envp);
-    };
-    if fits_small(child.env, &child.plan) {
-        exec_selected::<SMALL_ENVP>(child, via, target, exe, envp, call)
-    } else {
-        exec_selected::<MAX_ENVP>(child, via, target, exe, envp, call)
-    }
+/// The program as the hook names it: a path to read, or bytes the hook already has.
+#[derive(Clone, Copy)]
+pub enum Exe<'a> {
+    Path(*const c_char),
+    Bytes(&'a [u8]),
 }
 
 /// What an exec call names, for the check that it can start a program at all.
@@ -301,53 +100,331 @@ impl Target {
     /// log line, so that one started server is one line.
     fn runnable(self) -> bool {
         match self {
-            // SAFETY: a NUL-terminated path, as exec takes it; faccessat only reads it.
-            Target::Path(dir, path) => unsafe {
-                libc::faccessat(dir, path, libc::X_OK, libc::AT_EACCESS) == 0
-            },
+            // SAFETY: a path the probe has read as a NUL-terminated string.
+            Target::Path(dir, path) => unsafe { crate::sys::faccessat(dir, path, libc::X_OK) == 0 },
             Target::Unknown => true,
         }
     }
 }
 
-/// `exec` for a selected child, with room for `N` envp entries. Never inlined: each size keeps
-/// its own frame, so the usual child does not pay for the large one's stack.
+/// A child as read through the probe: every pointer in it is known to be readable.
+struct Child<'a> {
+    exe: &'a [u8],
+    args: &'a [*const c_char],
+    env: &'a [*const c_char],
+}
+
+/// Reads the child's program, first arguments and every environment key; `None` if any
+/// pointer cannot be read (the real call then fails with EFAULT, as it would without us).
+fn read_child<'a>(exe: Exe<'a>, argv: Argv, envp: Argv) -> Option<Child<'a>> {
+    let mut p = Probe::new();
+    let exe = match exe {
+        Exe::Path(path) => p.cstr(path)?,
+        Exe::Bytes(b) => b,
+    };
+    let args = p.array(argv, MAX_ARGS)?;
+    for &a in args {
+        p.cstr(a)?;
+    }
+    let env = p.array(envp, MAX_ENVP)?;
+    for &e in env {
+        p.key(e)?;
+    }
+    Some(Child { exe, args, env })
+}
+
+/// The bytes of a C string the probe has read.
+fn bytes<'a>(p: *const c_char) -> &'a [u8] {
+    if p.is_null() {
+        return &[];
+    }
+    // SAFETY: only called on strings `read_child` has read whole.
+    unsafe { core::ffi::CStr::from_ptr(p) }.to_bytes()
+}
+
+/// The key of an envp entry the probe has read; `None` without `=`.
+fn key<'a>(p: *const c_char) -> Option<&'a [u8]> {
+    let e = bytes(p);
+    e.get(..e.iter().position(|&b| b == b'=')?)
+}
+
+/// Decides about a child. Never inlined: the argument buffer is gone from the stack before
+/// the child's envp is built.
 #[inline(never)]
-fn exec_selected<const N: usize>(
-    Selected { s, mut plan, env }: Selected<'_>,
+fn plan<'a>(s: &Session, child: &Child<'a>) -> Option<Plan<'a>> {
+    let mut buf = [MaybeUninit::<&[u8]>::uninit(); MAX_ARGS];
+    let mut n = 0;
+    for (slot, &a) in buf.iter_mut().zip(child.args) {
+        slot.write(bytes(a));
+        n += 1;
+    }
+    // SAFETY: the first `n` entries were just written.
+    let args: &[&'a [u8]] = unsafe { core::slice::from_raw_parts(buf.as_ptr().cast(), n) };
+    s.plan(child.exe, args, child.env.iter().filter_map(|&e| key(e)))
+}
+
+/// Existence of CA files, by stat(2), for the exec path.
+pub struct Stat;
+
+impl Exists for Stat {
+    fn exists(&self, path: &[u8]) -> bool {
+        if path.last() != Some(&0) {
+            return false;
+        }
+        // SAFETY: NUL-terminated, just checked.
+        unsafe { crate::sys::stat(path.as_ptr().cast()) }.is_some()
+    }
+}
+
+/// A selected child's memory: the merged envp, the strings, the log line.
+struct Prepared {
+    scratch: Scratch,
+    outcome: Outcome,
+    /// The merged envp (valid while `scratch` lives), or NULL when the child keeps its own.
+    merged: Argv,
+    line_at: usize,
+}
+
+/// Maps scratch memory for `child` and fills it: the value of each missing key and the merged
+/// envp. `None` if memory cannot be had (the child is then left alone).
+fn prepare(s: &Session, plan: &Plan<'_>, env: &[*const c_char]) -> Option<Prepared> {
+    let ptr = core::mem::size_of::<*const c_char>();
+    let envp_bytes = (env.len() + s.keys.len() + 1) * ptr;
+    let mut scratch = Scratch::map(envp_bytes + s.max_kv + LINE)?;
+    let (envp_mem, arena_mem, _) = scratch.split3(envp_bytes, s.max_kv);
+    // SAFETY: the mapping is page-aligned and `envp_bytes` is a multiple of the pointer size,
+    // so the first part is an array of `envp_bytes / ptr` pointers.
+    let slots: &mut [MaybeUninit<*const c_char>] =
+        unsafe { core::slice::from_raw_parts_mut(envp_mem.as_mut_ptr().cast(), envp_bytes / ptr) };
+    let mut arena = Arena::new(arena_mem);
+    let mut n = env.len();
+    let outcome = s.fill(plan, &mut arena, &Stat, |_, at, _| {
+        if let Some(slot) = slots.get_mut(n) {
+            slot.write(at as *const c_char);
+            n += 1;
+        }
+    });
+    let merged = if s.mode == Mode::Audit || outcome.injected == 0 {
+        core::ptr::null()
+    } else {
+        for (slot, &e) in slots.iter_mut().zip(env) {
+            slot.write(e);
+        }
+        for slot in slots.iter_mut().take(n).skip(env.len()) {
+            // SAFETY: written by `fill`'s callback above, as an arena offset.
+            let at = unsafe { slot.assume_init() } as usize;
+            let p = if at == usize::MAX {
+                IMPLIED_FLAG.as_ptr()
+            } else {
+                arena.ptr(at)
+            };
+            slot.write(p.cast());
+        }
+        slots.get_mut(n)?.write(core::ptr::null());
+        slots.as_ptr().cast()
+    };
+    Some(Prepared {
+        outcome,
+        merged,
+        line_at: envp_bytes + s.max_kv,
+        scratch,
+    })
+}
+
+/// A writer for this process.
+fn writer(edge: &Edge) -> Writer<'_> {
+    Writer {
+        session: &edge.session,
+        stderr: edge.stderr,
+        owner: edge.owner,
+    }
+}
+
+/// What a line says about a child.
+pub struct Event<'a> {
+    pub event: &'a [u8],
+    pub ids: (c_int, c_int),
+    pub via: Via,
+    pub exe: &'a [u8],
+    pub plan: &'a Plan<'a>,
+    pub outcome: &'a Outcome,
+    pub errno: Option<c_int>,
+    /// Where the values came from, for a `start` line.
+    pub from: &'a [&'a [u8]],
+}
+
+/// Writes one event line (and, the first time, the load-time warnings) into `buf`.
+pub fn log_event(w: &Writer<'_>, buf: &mut [MaybeUninit<u8>], ev: &Event<'_>) {
+    let s = w.session;
+    w.emit(buf, |buf, dropped| {
+        let mut l = head(buf, ev.event, ev.ids);
+        l.str_field("via", ev.via.name());
+        l.str_field("exe", ev.exe.get(..MAX_EXE).unwrap_or(ev.exe));
+        l.str_field("reason", ev.plan.reason.as_str().as_bytes());
+        if !ev.plan.server.is_empty() {
+            let server = ev.plan.server;
+            l.str_field("server", server.get(..MAX_SERVER).unwrap_or(server));
+        }
+        l.keys_field("injected", ev.outcome.injected, &s.keys);
+        l.keys_field("kept", ev.plan.present, &s.keys);
+        let missing = ev
+            .outcome
+            .missing()
+            .filter_map(|(i, why)| Some((s.keys.get(i)?.name.as_bytes(), why.as_str())));
+        l.missing_field("missing", missing);
+        if !ev.from.is_empty() {
+            l.list_field("from", ev.from);
+        }
+        if let Some(e) = ev.errno {
+            l.num_field("errno", i64::from(e));
+        }
+        if dropped > 0 {
+            l.num_field("dropped", i64::from(dropped));
+        }
+        l.finish().len()
+    });
+}
+
+/// Builds a warning line into `buf`; its length.
+pub fn warn_line(buf: &mut [MaybeUninit<u8>], msg: &[u8], dropped: u32) -> usize {
+    let ids = (crate::sys::getpid(), crate::sys::getppid());
+    let mut l = head(buf, b"warn", ids);
+    l.str_field("msg", msg);
+    if dropped > 0 {
+        l.num_field("dropped", i64::from(dropped));
+    }
+    l.finish().len()
+}
+
+/// A line with the fields every event has: `ts`, `event`, `pid`, `ppid`.
+fn head<'a>(buf: &'a mut [MaybeUninit<u8>], event: &[u8], (pid, ppid): (i32, i32)) -> Line<'a> {
+    let mut l = Line::new(buf);
+    let (secs, ms) = crate::sys::now();
+    l.timestamp_field(secs, ms);
+    l.str_field("event", event);
+    l.num_field("pid", i64::from(pid));
+    l.num_field("ppid", i64::from(ppid));
+    l
+}
+
+fn event_name(s: &Session) -> &'static [u8] {
+    if s.mode == Mode::Audit {
+        b"audit"
+    } else {
+        b"inject"
+    }
+}
+
+/// Whether a line is written for this child: always in audit mode, else only when something
+/// was injected (a child that already has everything gets no line).
+fn worth_a_line(s: &Session, o: &Outcome) -> bool {
+    s.mode == Mode::Audit || o.injected != 0
+}
+
+/// The exec hooks' common body: `call` runs the real function with the envp to use.
+///
+/// # Safety
+/// The arguments as the hooked function takes them (they are checked before being read).
+pub unsafe fn exec(
     via: Via,
     target: Target,
-    exe: &[u8],
+    exe: Exe<'_>,
+    argv: Argv,
     envp: Argv,
     call: impl Fn(Argv) -> c_int,
 ) -> c_int {
-    let saved = errno();
-    let mut out = [MaybeUninit::uninit(); N];
-    let inject = merged(s, &mut plan, env, &mut out);
-    // SAFETY: getpid and getppid cannot fail; in an exec hook we are the child.
-    let ids = unsafe { (libc::getpid(), libc::getppid()) };
-    // The probe check only decides whether to log: skip its system call when nothing is logged.
-    let logged = !matches!(s.log, LogTarget::Off) && target.runnable();
-    if logged {
-        log_event(s, event_name(s), ids, via, exe, &plan, None);
-    }
-    set_errno(saved);
-    if !inject {
+    let Some(edge) = crate::init::edge() else {
+        return call(envp);
+    };
+    let s = &edge.session;
+    if s.mode == Mode::Off {
         return call(envp);
     }
-    let rc = call(out.as_ptr().cast());
-    // Only a failed exec returns.
-    let mut err = errno();
-    if err == libc::E2BIG {
-        warn(s, b"E2BIG with the block added; exec without it");
-        set_errno(saved);
-        let rc = call(envp);
-        err = errno();
-        set_errno(err);
-        return rc;
-    }
+    crate::scratch::sweep();
+    let Some(child) = read_child(exe, argv, envp) else {
+        return call(envp);
+    };
+    let Some(plan) = plan(s, &child) else {
+        return call(envp);
+    };
+    exec_selected(edge, via, target, &child, &plan, envp, call)
+}
+
+#[inline(never)]
+fn exec_selected(
+    edge: &Edge,
+    via: Via,
+    target: Target,
+    child: &Child<'_>,
+    plan: &Plan<'_>,
+    envp: Argv,
+    call: impl Fn(Argv) -> c_int,
+) -> c_int {
+    let s = &edge.session;
+    let Some(mut p) = prepare(s, plan, child.env) else {
+        crate::log::count_dropped();
+        return call(envp);
+    };
+    let w = writer(edge);
+    // In an exec hook we are the child: its own pid and parent.
+    let ids = (crate::sys::getpid(), crate::sys::getppid());
+    let logged = worth_a_line(s, &p.outcome) && target.runnable();
+    let (_, _, line) = p.scratch.split3(p.line_at, 0);
+    let ev = |event, errno| Event {
+        event,
+        ids,
+        via,
+        exe: child.exe,
+        plan,
+        outcome: &p.outcome,
+        errno,
+        from: &[],
+    };
     if logged {
-        log_event(s, b"exec-failed", ids, via, exe, &plan, Some(err));
+        log_event(&w, line, &ev(event_name(s), None));
+    }
+    if p.merged.is_null() {
+        return call(envp);
+    }
+    let merged = p.merged;
+    let (outcome, line_at) = (p.outcome, p.line_at);
+    // A child of the process that loaded the shim may share its memory (vfork): record the
+    // mapping, in case the exec succeeds and never comes back to unmap it.
+    let shared = ids.0 != edge.owner;
+    let (rc, err, mut scratch) = if shared {
+        let Ok(grave) = p.scratch.bury() else {
+            crate::log::count_dropped();
+            return call(envp);
+        };
+        let rc = call(merged);
+        let err = errno();
+        (rc, err, grave.unbury())
+    } else {
+        let rc = call(merged);
+        (rc, errno(), Some(p.scratch))
+    };
+    // Only a failed exec returns.
+    if logged {
+        if let Some(sc) = scratch.as_mut() {
+            let (_, _, line) = sc.split3(line_at, 0);
+            let ev = Event {
+                event: b"exec-failed",
+                ids,
+                via,
+                exe: child.exe,
+                plan,
+                outcome: &outcome,
+                errno: Some(err),
+                from: &[],
+            };
+            log_event(&w, line, &ev);
+        }
+    }
+    drop(scratch);
+    if err == libc::E2BIG {
+        // The block made the environment too large: start the child without it (the line
+        // above says so, with errno E2BIG).
+        return call(envp);
     }
     set_errno(err);
     rc
@@ -357,61 +434,84 @@ fn exec_selected<const N: usize>(
 /// the envp to use; it returns an error number, not -1.
 ///
 /// # Safety
-/// The arguments as `posix_spawn(3)` takes them.
+/// The arguments as `posix_spawn(3)` takes them (checked before being read).
 pub unsafe fn spawn(
     via: Via,
     pid_out: *mut libc::pid_t,
-    exe: &[u8],
+    exe: Exe<'_>,
     argv: Argv,
     envp: Argv,
     call: impl Fn(*mut libc::pid_t, Argv) -> c_int,
 ) -> c_int {
-    // SAFETY: the caller's promise.
-    let Some(child) = (unsafe { select(exe, argv, envp) }) else {
+    let Some(edge) = crate::init::edge() else {
         return call(pid_out, envp);
     };
-    if fits_small(child.env, &child.plan) {
-        spawn_selected::<SMALL_ENVP>(child, via, pid_out, exe, envp, call)
-    } else {
-        spawn_selected::<MAX_ENVP>(child, via, pid_out, exe, envp, call)
+    let s = &edge.session;
+    if s.mode == Mode::Off {
+        return call(pid_out, envp);
     }
+    crate::scratch::sweep();
+    let Some(child) = read_child(exe, argv, envp) else {
+        return call(pid_out, envp);
+    };
+    let Some(plan) = plan(s, &child) else {
+        return call(pid_out, envp);
+    };
+    spawn_selected(edge, via, pid_out, &child, &plan, envp, call)
 }
 
-/// `spawn` for a selected child, with room for `N` envp entries (never inlined, as above).
 #[inline(never)]
-fn spawn_selected<const N: usize>(
-    Selected { s, mut plan, env }: Selected<'_>,
+fn spawn_selected(
+    edge: &Edge,
     via: Via,
     pid_out: *mut libc::pid_t,
-    exe: &[u8],
+    child: &Child<'_>,
+    plan: &Plan<'_>,
     envp: Argv,
     call: impl Fn(*mut libc::pid_t, Argv) -> c_int,
 ) -> c_int {
+    let s = &edge.session;
+    let Some(mut p) = prepare(s, plan, child.env) else {
+        crate::log::count_dropped();
+        return call(pid_out, envp);
+    };
     let saved = errno();
-    let mut out = [MaybeUninit::uninit(); N];
-    let inject = merged(s, &mut plan, env, &mut out);
-    // The caller may pass a NULL pid slot; we need the pid for the log either way.
+    // The caller may pass a NULL pid slot; the log needs the pid either way.
     let mut pid: libc::pid_t = 0;
-    set_errno(saved);
-    let mut rc = call(&mut pid, if inject { out.as_ptr().cast() } else { envp });
-    if rc == libc::E2BIG && inject {
-        warn(s, b"E2BIG with the block added; spawned without it");
-        plan.inject = 0;
+    let mut outcome = p.outcome;
+    let injected = !p.merged.is_null();
+    let mut rc = call(&mut pid, if injected { p.merged } else { envp });
+    if rc == libc::E2BIG && injected {
+        outcome.injected = 0;
         set_errno(saved);
         rc = call(&mut pid, envp);
     }
     // What the real call left in errno (glibc's posix_spawn may set it) is what the caller sees.
     let after = errno();
-    // SAFETY: getpid cannot fail; the spawned child's parent is this process.
-    let me = unsafe { libc::getpid() };
-    if rc == 0 {
-        if !pid_out.is_null() {
-            // SAFETY: a non-NULL pid slot is writable, as posix_spawn requires.
-            unsafe { *pid_out = pid };
-        }
-        log_event(s, event_name(s), (pid, me), via, exe, &plan, None);
-    } else {
-        log_event(s, b"exec-failed", (0, me), via, exe, &plan, Some(rc));
+    if rc == 0 && !pid_out.is_null() {
+        // SAFETY: a non-NULL pid slot is writable, as posix_spawn requires.
+        unsafe { *pid_out = pid };
+    }
+    if worth_a_line(s, &p.outcome) {
+        let me = crate::sys::getpid();
+        let (event, ids, err) = if rc == 0 {
+            (event_name(s), (pid, me), None)
+        } else {
+            (&b"exec-failed"[..], (0, me), Some(rc))
+        };
+        let line_at = p.line_at;
+        let (_, _, line) = p.scratch.split3(line_at, 0);
+        let ev = Event {
+            event,
+            ids,
+            via,
+            exe: child.exe,
+            plan,
+            outcome: &outcome,
+            errno: err,
+            from: &[],
+        };
+        log_event(&writer(edge), line, &ev);
     }
     set_errno(after);
     rc

@@ -1,9 +1,12 @@
 //! `mcp-env-shim explain`: what the shim would do for one command, and why.
 
+use crate::fs::HostFs;
 use crate::status::source;
+use mcp_env_shim_core::arena::Arena;
 use mcp_env_shim_core::config::Mode;
 use mcp_env_shim_core::envp::{bits, key_of};
 use mcp_env_shim_core::session::Session;
+use mcp_env_shim_core::values::IMPLIED_FLAG;
 
 /// What the MCP SDKs keep of the parent's environment on Unix.
 const SDK_DEFAULTS: [&str; 6] = ["HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER"];
@@ -28,18 +31,29 @@ pub fn run(s: &Session, args: &[String]) -> Result<(), String> {
     } else {
         "injects"
     };
+    let mut mem = vec![std::mem::MaybeUninit::uninit(); s.max_kv];
+    let mut out = Arena::new(&mut mem);
+    let mut given = Vec::new();
+    let o = s.fill(&plan, &mut out, &HostFs, |i, at, source| {
+        given.push((i, at, source.clone()))
+    });
     println!("{verb}:");
-    for i in bits(plan.inject) {
-        let (Some(name), Some(e)) = (s.names.get(i), s.entries.get(i)) else {
-            continue;
+    for (i, at, src) in given {
+        let name = s.keys.get(i).map_or("?", |k| k.name);
+        let kv = if at == usize::MAX {
+            IMPLIED_FLAG.to_vec()
+        } else {
+            let rest = out.get(at, out.mark());
+            rest[..rest.iter().position(|&b| b == 0).unwrap_or(rest.len())].to_vec()
         };
-        let value = e.value().unwrap_or_default();
-        let src = e.source.as_ref().map(source).unwrap_or_default();
-        println!("  {:<20} {}  ({src})", String::from_utf8_lossy(name), value);
+        let value = String::from_utf8_lossy(&kv[(name.len() + 1).min(kv.len())..])
+            .trim_end_matches('\0')
+            .to_string();
+        println!("  {name:<20} {value}  ({})", source(&src));
     }
     let kept: Vec<_> = bits(plan.present)
-        .filter_map(|i| s.names.get(i))
-        .map(|n| String::from_utf8_lossy(n))
+        .filter_map(|i| s.keys.get(i))
+        .map(|k| k.name)
         .collect();
     println!(
         "keeps the child's own: {}",
@@ -49,11 +63,15 @@ pub fn run(s: &Session, args: &[String]) -> Result<(), String> {
             kept.join(" ")
         }
     );
-    let missing: serde_json::Value = serde_json::from_slice(&s.missing_json).unwrap_or_default();
-    if let Some(m) = missing.as_object().filter(|m| !m.is_empty()) {
+    let missing: Vec<_> = o.missing().collect();
+    if !missing.is_empty() {
         println!("cannot inject:");
-        for (k, why) in m {
-            println!("  {k:<20} {}", why.as_str().unwrap_or("?"));
+        for (i, why) in missing {
+            println!(
+                "  {:<20} {}",
+                s.keys.get(i).map_or("?", |k| k.name),
+                why.as_str()
+            );
         }
     }
     Ok(())

@@ -7,7 +7,7 @@ mod log;
 mod status;
 
 use fs::HostFs;
-use mcp_env_shim_core::session::Session;
+use mcp_env_shim_core::session::{Process, Session};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage:
@@ -24,7 +24,11 @@ const USAGE: &str = "usage:
 
 /// The session the library would prepare in this process.
 fn session() -> Session {
-    Session::prepare(&|k: &str| std::env::var(k).ok(), false, &HostFs)
+    Session::prepare(
+        &|k: &str| std::env::var(k).ok(),
+        Process::default(),
+        &HostFs,
+    )
 }
 
 fn main() -> ExitCode {

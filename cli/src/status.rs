@@ -1,5 +1,6 @@
 //! `mcp-env-shim status`: the prepared session, key by key.
 
+use crate::fs::HostFs;
 use mcp_env_shim_core::session::{LogTarget, Session, Source};
 
 pub fn run(s: &Session) -> Result<(), String> {
@@ -8,17 +9,15 @@ pub fn run(s: &Session) -> Result<(), String> {
     for w in &s.warnings {
         println!("warning: {w}");
     }
-    let missing: serde_json::Value = serde_json::from_slice(&s.missing_json).unwrap_or_default();
-    for (name, e) in s.names.iter().zip(&s.entries) {
-        let name = String::from_utf8_lossy(name);
-        match (e.value(), &e.source) {
-            (Some(value), Some(src)) => {
-                println!("  {name:<20} {value}  ({})", source(src));
-            }
-            _ => println!(
-                "  {name:<20} -  (not injected: {})",
-                missing[&*name].as_str().unwrap_or("?")
+    for k in s.report(&HostFs) {
+        match k.value {
+            Ok((value, src)) => println!(
+                "  {:<20} {}  ({})",
+                k.name,
+                String::from_utf8_lossy(&value),
+                source(&src)
             ),
+            Err(why) => println!("  {:<20} -  (not injected: {})", k.name, why.as_str()),
         }
     }
     Ok(())
@@ -38,5 +37,6 @@ pub fn source(s: &Source) -> String {
         Source::Host => "this environment".into(),
         Source::Sibling(k) => format!("from {k} in this environment"),
         Source::OpenShell => "OpenShell default".into(),
+        Source::Implied => "implied by an injected proxy key".into(),
     }
 }

@@ -36,6 +36,12 @@ pub struct Key {
     pub kind: Kind,
 }
 
+impl AsRef<[u8]> for Key {
+    fn as_ref(&self) -> &[u8] {
+        self.name.as_bytes()
+    }
+}
+
 const fn key(name: &'static str, kind: Kind) -> Key {
     Key { name, kind }
 }
@@ -110,20 +116,25 @@ pub const OPENSHELL_BUNDLE: &str = "ca-bundle.pem";
 pub const OPENSHELL_PROXY: &str = "http://10.200.0.1:3128";
 pub const OPENSHELL_NO_PROXY: &str = "127.0.0.1,localhost,::1";
 
-/// The built-in OpenShell value of `kind`, given the sandbox's TLS directory.
-use alloc::format;
-use alloc::string::{String, ToString};
-
-pub fn openshell_default(kind: Kind, tls_dir: &str) -> Option<String> {
+/// The built-in OpenShell value of `kind` as two parts to join, given the sandbox's TLS
+/// directory (a CA path is the directory and a file name). Borrowed, not built: the exec path
+/// writes it into its scratch memory. `NODE_USE_ENV_PROXY` has no default of its own: it is
+/// implied by an injected proxy key (see `values`).
+pub fn openshell_default(kind: Kind, tls_dir: &str) -> Option<(&str, &'static str)> {
     match kind {
-        Kind::Proxy(ProxyRole::No) => Some(OPENSHELL_NO_PROXY.to_string()),
-        Kind::Proxy(_) => Some(OPENSHELL_PROXY.to_string()),
-        Kind::Flag => Some("1".to_string()),
-        Kind::CaAdd => Some(format!("{tls_dir}/{OPENSHELL_CA}")),
-        Kind::CaBundle => Some(format!("{tls_dir}/{OPENSHELL_BUNDLE}")),
-        Kind::CaDir | Kind::Extra => None,
+        Kind::Proxy(ProxyRole::No) => Some((OPENSHELL_NO_PROXY, "")),
+        Kind::Proxy(_) => Some((OPENSHELL_PROXY, "")),
+        Kind::CaAdd => Some((tls_dir, CA_SUFFIX)),
+        Kind::CaBundle => Some((tls_dir, BUNDLE_SUFFIX)),
+        Kind::CaDir | Kind::Flag | Kind::Extra => None,
     }
 }
+
+const CA_SUFFIX: &str = "/openshell-ca.pem";
+const BUNDLE_SUFFIX: &str = "/ca-bundle.pem";
+
+/// The longest default value, not counting the TLS directory.
+pub const LONGEST_DEFAULT: usize = 24;
 
 /// Whether a value of `kind` names a path that must exist for the key to be injected.
 pub fn names_a_path(kind: Kind) -> bool {
@@ -159,16 +170,28 @@ mod tests {
     }
 
     #[test]
-    fn openshell_defaults_follow_the_tls_dir() {
+    fn openshell_defaults_follow_the_tls_dir_and_fit_the_bound() {
         assert_eq!(
-            openshell_default(Kind::CaAdd, "/x").as_deref(),
-            Some("/x/openshell-ca.pem")
+            openshell_default(Kind::CaAdd, "/x"),
+            Some(("/x", "/openshell-ca.pem"))
         );
         assert_eq!(
-            openshell_default(Kind::CaBundle, "/x").as_deref(),
-            Some("/x/ca-bundle.pem")
+            openshell_default(Kind::CaBundle, "/x"),
+            Some(("/x", "/ca-bundle.pem"))
         );
         assert_eq!(openshell_default(Kind::CaDir, "/x"), None);
+        assert_eq!(openshell_default(Kind::Flag, "/x"), None);
+        for k in BUILTIN {
+            if let Some((a, b)) = openshell_default(k.kind, "") {
+                assert!(a.len() + b.len() <= LONGEST_DEFAULT, "{}", k.name);
+            }
+        }
+    }
+
+    #[test]
+    fn the_default_paths_name_the_openshell_files() {
+        assert_eq!(CA_SUFFIX.strip_prefix('/'), Some(OPENSHELL_CA));
+        assert_eq!(BUNDLE_SUFFIX.strip_prefix('/'), Some(OPENSHELL_BUNDLE));
     }
 
     #[test]

@@ -7,6 +7,37 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use serde::Deserialize;
 
+/// The largest config file read; a config is a few hundred bytes. The library and the CLI
+/// read a config by the same rules: a regular file (a FIFO or a device could hang or exhaust
+/// every process at load), of at most this size, in UTF-8.
+pub const MAX_CONFIG_BYTES: usize = 1 << 20;
+pub const NOT_REGULAR: &str = "not a regular file";
+pub const NOT_UTF8: &str = "the file is not UTF-8";
+
+pub fn too_large() -> String {
+    format!("larger than {MAX_CONFIG_BYTES} bytes")
+}
+
+/// An errno as text, the same in the library (which has no strerror) and the CLI.
+pub fn os_error(errno: i32) -> String {
+    let text = match errno {
+        1 => "Operation not permitted",
+        2 => "No such file or directory",
+        5 => "Input/output error",
+        6 => "No such device or address",
+        9 => "Bad file descriptor",
+        12 => "Cannot allocate memory",
+        13 => "Permission denied",
+        20 => "Not a directory",
+        21 => "Is a directory",
+        23 | 24 => "Too many open files",
+        36 => "File name too long",
+        40 => "Too many levels of symbolic links",
+        _ => "error",
+    };
+    format!("{text} (os error {errno})")
+}
+
 /// What the shim does with a child.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {

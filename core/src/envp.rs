@@ -25,6 +25,26 @@ impl KeyTable {
         KeyTable { by_first }
     }
 
+    /// A table that finds no key.
+    pub const fn empty() -> KeyTable {
+        KeyTable { by_first: [0; 256] }
+    }
+
+    /// The table of the built-in block, computed at compile time: a process whose config adds
+    /// no key does not build one at load.
+    pub const fn builtin() -> KeyTable {
+        let mut by_first = [0u64; 256];
+        let mut i = 0;
+        while i < crate::block::BUILTIN.len() && i < 64 {
+            let name = crate::block::BUILTIN[i].name.as_bytes();
+            if !name.is_empty() {
+                by_first[name[0] as usize] |= 1 << i;
+            }
+            i += 1;
+        }
+        KeyTable { by_first }
+    }
+
     /// The index in `keys` of the environment key `key`, if it is a block key.
     pub fn find<K: AsRef<[u8]>>(&self, keys: &[K], key: &[u8]) -> Option<usize> {
         let first = *key.first()?;
@@ -109,6 +129,13 @@ mod tests {
 
     fn presence(env: &[&str]) -> u64 {
         KeyTable::new(&KEYS).presence(&KEYS, env.iter().filter_map(|e| key_of(e.as_bytes())))
+    }
+
+    #[test]
+    fn the_compile_time_table_is_the_table_of_the_builtin_block() {
+        let names: Vec<&str> = crate::block::BUILTIN.iter().map(|k| k.name).collect();
+        assert_eq!(KeyTable::builtin().by_first, KeyTable::new(&names).by_first);
+        assert_ne!(KeyTable::builtin().by_first, [0; 256]);
     }
 
     #[test]

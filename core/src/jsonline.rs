@@ -7,6 +7,8 @@ use core::mem::MaybeUninit;
 
 /// Room kept at the end of the buffer for `,"truncated":true}\n`.
 const TAIL: usize = 20;
+/// The smallest buffer that always holds a valid line: `{` and the tail.
+pub const MIN_LINE: usize = 1 + TAIL;
 
 /// A JSON writer over a fixed buffer. The buffer may be uninitialised: only the bytes written
 /// are touched, which in a forked child means fewer stack pages copied.
@@ -29,7 +31,12 @@ impl<'a> Line<'a> {
             truncated: false,
             fields: 0,
         };
-        l.raw(b"{");
+        // The brace is not subject to the tail's reserve: a buffer of at least `MIN_LINE`
+        // bytes always ends as a JSON object.
+        if let Some(b) = l.buf.first_mut() {
+            b.write(b'{');
+            l.len = 1;
+        }
         l
     }
 
@@ -149,6 +156,40 @@ impl<'a> Line<'a> {
         });
     }
 
+    /// A list of strings, escaped.
+    pub fn list_field(&mut self, name: &str, items: &[&[u8]]) {
+        self.field(name, |l| {
+            l.raw(b"[");
+            for (n, item) in items.iter().enumerate() {
+                if n > 0 {
+                    l.raw(b",");
+                }
+                l.string(item);
+            }
+            l.raw(b"]");
+        });
+    }
+
+    /// `{"KEY":"why",...}`: key names (checked at load, nothing to escape) and the shim's own
+    /// words.
+    pub fn missing_field<'k>(
+        &mut self,
+        name: &str,
+        items: impl Iterator<Item = (&'k [u8], &'k str)>,
+    ) {
+        self.field(name, |l| {
+            l.raw(b"{");
+            for (n, (key, why)) in items.enumerate() {
+                l.raw(if n > 0 { b",\"" } else { b"\"" });
+                l.raw(key);
+                l.raw(b"\":\"");
+                l.raw(why.as_bytes());
+                l.raw(b"\"");
+            }
+            l.raw(b"}");
+        });
+    }
+
     pub fn timestamp_field(&mut self, secs: i64, millis: u32) {
         let mut ts = [0u8; 24];
         rfc3339(secs, millis, &mut ts);
@@ -165,12 +206,14 @@ impl<'a> Line<'a> {
             buf,
             mut len,
             truncated,
+            fields,
             ..
         } = self;
-        let end: &[u8] = if truncated {
-            b",\"truncated\":true}\n"
-        } else {
-            b"}\n"
+        let end: &[u8] = match (truncated, fields) {
+            (false, _) => b"}\n",
+            // No field fitted: no comma before the marker, or the line is not JSON.
+            (true, 0) => b"\"truncated\":true}\n",
+            (true, _) => b",\"truncated\":true}\n",
         };
         if let Some(dst) = buf.get_mut(len..len + end.len()) {
             // SAFETY: as in `raw`.
@@ -287,6 +330,36 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(l.finish()).unwrap();
         assert_eq!(v["exe"], "/a \"b\"\\\n\u{1}\u{ff}");
         assert_eq!(v["utf8"], "/srv/été/サーバ", "valid UTF-8 is kept as it is");
+    }
+
+    #[test]
+    fn a_line_whose_first_field_does_not_fit_is_still_valid_json() {
+        for size in MIN_LINE..40 {
+            let mut buf = vec![MaybeUninit::uninit(); size];
+            let mut l = Line::new(&mut buf);
+            l.str_field("exe", &[b'x'; 200]);
+            let out = l.finish();
+            let v: serde_json::Value = serde_json::from_slice(out)
+                .unwrap_or_else(|e| panic!("{size}: {e}: {:?}", String::from_utf8_lossy(out)));
+            assert_eq!(v["truncated"], true);
+            assert!(out.len() <= size);
+        }
+    }
+
+    #[test]
+    fn missing_is_an_object_of_reasons() {
+        let mut buf = [MaybeUninit::uninit(); 128];
+        let mut l = Line::new(&mut buf);
+        l.missing_field(
+            "missing",
+            [(&b"A"[..], "no-value"), (&b"B"[..], "ca-file-not-found")].into_iter(),
+        );
+        l.missing_field("none", core::iter::empty());
+        l.list_field("from", &[b"parent", b"a\"b"]);
+        let v: serde_json::Value = serde_json::from_slice(l.finish()).unwrap();
+        assert_eq!(v["missing"]["B"], "ca-file-not-found");
+        assert_eq!(v["none"], serde_json::json!({}));
+        assert_eq!(v["from"], serde_json::json!(["parent", "a\"b"]));
     }
 
     #[test]

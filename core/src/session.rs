@@ -1,7 +1,12 @@
-//! What the shim knows, prepared once at load time: the mode, the log destination, every
-//! block entry as a ready `KEY=VALUE` C string, the key lookup table, the selector, and the
-//! warnings to report. The exec path only reads it. Pure: the environment and the file system
-//! come in as functions, so it is unit-tested without preloading anything.
+//! What the shim knows about its host process, prepared once at load time and only read
+//! afterwards: the mode, the log destination, the block's keys with the host's own values and
+//! the config's, whether the host is an OpenShell sandbox, and the selector. Preparation is
+//! deliberately light (one pass over the environment, a copy of the few block values, the
+//! config only if one exists): under `/etc/ld.so.preload` every process pays for it.
+//!
+//! The per-child work, deciding (`plan`) and finding each missing key's value (`values`),
+//! happens on the exec path, allocation-free. Pure: the environment and the file system come
+//! in as traits, so all of it is unit-tested without preloading anything.
 
 use crate::block::{self, Kind, BUILTIN, MAX_KEYS};
 use crate::config::{Config, LogDest, Mode};
@@ -22,11 +27,13 @@ pub const DEFAULT_CONFIG: &str = "/etc/mcp-env-shim/config.json";
 pub trait Env {
     fn var(&self, name: &str) -> Option<String>;
 
-    /// The values of many keys at once; the library reads its environment once for all,
-    /// and borrows the values instead of copying them.
-    fn vars(&self, names: &[Box<[u8]>]) -> Vec<Option<Cow<'_, str>>> {
-        let var = |n: &[u8]| core::str::from_utf8(n).ok().and_then(|n| self.var(n));
-        names.iter().map(|n| var(n).map(Cow::Owned)).collect()
+    /// The values of many keys at once, as bytes (an environment value need not be UTF-8);
+    /// the library reads its environment once for all and borrows the values.
+    fn vars(&self, names: &[&str]) -> Vec<Option<Cow<'_, [u8]>>> {
+        names
+            .iter()
+            .map(|n| self.var(n).map(|v| Cow::Owned(v.into_bytes())))
+            .collect()
     }
 }
 
@@ -36,19 +43,24 @@ impl<F: Fn(&str) -> Option<String>> Env for F {
     }
 }
 
-/// No environment: what secure mode reads values from.
-struct NoEnv;
-
-impl Env for NoEnv {
-    fn var(&self, _: &str) -> Option<String> {
-        None
-    }
-}
-
-/// The file system as the session needs it.
+/// The file system as load-time preparation needs it.
 pub trait Fs {
     fn exists(&self, path: &str) -> bool;
+    /// A config file's text: a regular file of at most `config::MAX_CONFIG_BYTES`, never
+    /// blocking on a FIFO or a device (see `config`).
     fn read(&self, path: &str) -> Result<String, String>;
+}
+
+/// Who the process is, as far as trusting its environment goes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Process {
+    /// Secure-execution mode (`AT_SECURE`: set-user-ID and set-group-ID programs): the
+    /// environment belongs to the unprivileged user who started it, and nothing is read from
+    /// it, not even the shim's own settings.
+    pub secure: bool,
+    /// The process can write where its user cannot (effective uid 0, or secure mode): a log
+    /// file must already exist, be a regular file and belong to root or to the effective uid.
+    pub privileged: bool,
 }
 
 /// The log destination, ready for `open(2)`.
@@ -59,33 +71,48 @@ pub enum LogTarget {
     File(CString),
 }
 
-/// Where a block value came from; shown by tests and the `explain` output.
+/// Where an injected value came from; shown by the CLI and the tests.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Source {
     Config,
     Host,
     Sibling(&'static str),
     OpenShell,
+    /// `NODE_USE_ENV_PROXY=1`, implied by an injected proxy key.
+    Implied,
 }
 
-/// One key of the block.
+/// Why a key the child lacks was not given to it; logged under `missing`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Why {
+    NoValue,
+    CaFileNotFound,
+}
+
+impl Why {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Why::NoValue => "no-value",
+            Why::CaFileNotFound => "ca-file-not-found",
+        }
+    }
+}
+
+/// One key of the block, with the values known at load time.
 #[derive(Debug)]
-pub struct Entry {
+pub struct Key {
+    pub name: &'static str,
     pub kind: Kind,
-    /// `KEY=VALUE` and a NUL, ready for an envp; `None` when the key has no usable value.
-    /// Neither names (checked), config values (checked) nor environment values can hold a
-    /// NUL, so no C-string check is repeated here.
-    pub kv: Option<Box<[u8]>>,
-    pub source: Option<Source>,
+    /// The config's value.
+    pub config: Option<Box<[u8]>>,
+    /// The host's own value, copied at load (the host may later overwrite its environment
+    /// strings in place, as setproctitle does). Never read from the environment in secure mode.
+    pub host: Option<Box<[u8]>>,
 }
 
-impl Entry {
-    /// The value this key is injected with.
-    pub fn value(&self) -> Option<&str> {
-        let kv = self.kv.as_deref()?;
-        let kv = kv.strip_suffix(&[0]).unwrap_or(kv);
-        let eq = kv.iter().position(|&b| b == b'=')?;
-        core::str::from_utf8(kv.get(eq + 1..)?).ok()
+impl AsRef<[u8]> for Key {
+    fn as_ref(&self) -> &[u8] {
+        self.name.as_bytes()
     }
 }
 
@@ -93,27 +120,38 @@ impl Entry {
 pub struct Session {
     pub mode: Mode,
     pub log: LogTarget,
-    /// Key names, by the index used in every mask.
-    pub names: Vec<Box<[u8]>>,
-    pub entries: Vec<Entry>,
-    pub table: KeyTable,
-    /// Keys that have a value to inject.
-    pub with_value: u64,
+    pub process: Process,
+    /// The block, by the index used in every mask.
+    pub keys: Vec<Key>,
+    pub table: &'static KeyTable,
     /// Keys the host process itself had in its environment.
     pub host_has: u64,
-    /// `{"KEY":"why",...}` for keys that will never be injected; the same on every line.
-    pub missing_json: Box<[u8]>,
+    /// Keys the host has or the config sets: what a child that kept the block may be given.
+    pub own_has: u64,
+    /// The sandbox's TLS directory when the host is an OpenShell sandbox: the built-in
+    /// defaults apply only then.
+    pub tls_dir: Option<Box<str>>,
     pub selector: Selector,
-    /// Reported once, at load, as `warn` lines.
+    /// Reported in the log, with the first line this process writes (never on their own:
+    /// under a global preload every process would print them).
     pub warnings: Vec<String>,
+    /// An upper bound of the bytes all of one child's `KEY=VALUE\0` strings need.
+    pub max_kv: usize,
 }
 
-/// A selected child: why, which block keys it has, which it is given.
+/// A selected child: why, which block keys it has, whether it lost the host's block, and the
+/// keys it may be given (each still needs a value, see `values`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Plan {
+pub struct Plan<'a> {
     pub reason: Reason,
+    /// The name the detection rule matched, for the log (empty for other reasons).
+    pub server: &'a [u8],
     pub present: u64,
-    pub inject: u64,
+    /// The child lost the host's block (or the host has none to restore): values derived from
+    /// siblings and the OpenShell defaults may fill its gaps. A child that kept the block is
+    /// only given what the host itself has (or the config sets) and the child lacks.
+    pub lost: bool,
+    pub candidates: u64,
 }
 
 impl Session {
@@ -121,25 +159,61 @@ impl Session {
     /// alone. Allocation-free: the exec path calls it.
     pub fn plan<'a>(
         &self,
-        exe: &[u8],
-        args: &[&[u8]],
+        exe: &'a [u8],
+        args: &[&'a [u8]],
         env_keys: impl Iterator<Item = &'a [u8]>,
-    ) -> Option<Plan> {
-        let present = self.table.presence(&self.names, env_keys);
+    ) -> Option<Plan<'a>> {
+        let present = self.table.presence(&self.keys, env_keys);
         let dropped = envp::dropped(self.host_has, present);
         let reason = self.selector.select(self.mode, exe, args, dropped)?;
+        let lost = dropped || self.host_has == 0;
+        let allowed = if lost { self.all() } else { self.own_has };
         Some(Plan {
             reason,
+            server: &[],
             present,
-            inject: self.with_value & !present,
+            lost,
+            candidates: allowed & !present,
         })
     }
 
-    /// Prepares the session from the host's environment, whether the process runs
-    /// in secure-execution mode, and the file system.
-    pub fn prepare(env: &dyn Env, secure: bool, fs: &dyn Fs) -> Session {
+    /// The mask of every key of the block.
+    pub fn all(&self) -> u64 {
+        match self.keys.len() {
+            0 => 0,
+            n if n >= 64 => u64::MAX,
+            n => (1u64 << n) - 1,
+        }
+    }
+
+    /// The index of a key, by name.
+    pub fn index(&self, name: &str) -> Option<usize> {
+        self.keys.iter().position(|k| k.name == name)
+    }
+
+    /// Prepares the session from the host's environment and the file system.
+    pub fn prepare(env: &dyn Env, process: Process, fs: &dyn Fs) -> Session {
+        Session::prepare_with(env, None, process, fs)
+    }
+
+    /// As `prepare`, with a second environment (the parent's, for a server healing itself at
+    /// start) consulted for the shim's own settings after `env`.
+    pub fn prepare_with(
+        env: &dyn Env,
+        parent: Option<&dyn Env>,
+        process: Process,
+        fs: &dyn Fs,
+    ) -> Session {
         let mut warnings = Vec::new();
-        let env_mode = env.var("MCP_ENV_SHIM").map(|m| {
+        // Secure mode reads nothing from the environment: the user who started a
+        // set-user-ID program must not choose its mode, its log or its config.
+        let setting = |name: &str| -> Option<String> {
+            if process.secure {
+                return None;
+            }
+            env.var(name).or_else(|| parent.and_then(|p| p.var(name)))
+        };
+        let env_mode = setting("MCP_ENV_SHIM").map(|m| {
             Mode::parse(&m).unwrap_or_else(|| {
                 warnings.push(format!(
                     "MCP_ENV_SHIM={m:?} is not mcp, all, audit or off; using mcp"
@@ -149,161 +223,120 @@ impl Session {
         });
         if env_mode == Some(Mode::Off) {
             // Off means off: no config read, nothing prepared, hooks pass straight through.
-            return Session::off(warnings);
+            return Session::off(process, warnings);
         }
 
-        let config = load_config(env, secure, fs, &mut warnings);
+        let config = load_config(setting("MCP_ENV_SHIM_CONFIG"), fs, &mut warnings);
         let mode = env_mode
             .or_else(|| config.mode.as_deref().and_then(Mode::parse))
             .unwrap_or(Mode::Mcp);
-        let log = log_target(env, secure, &config, &mut warnings);
+        if mode == Mode::Off {
+            return Session::off(process, warnings);
+        }
+        let log = log_target(setting("MCP_ENV_SHIM_LOG"), &config, &mut warnings);
 
-        let extras = config.extra_keys.len() + config.values.len();
-        let mut names: Vec<Box<[u8]>> = Vec::with_capacity(BUILTIN.len() + extras);
-        let mut kinds = Vec::with_capacity(BUILTIN.len() + extras);
+        let mut keys: Vec<Key> = Vec::with_capacity(BUILTIN.len() + config.values.len());
         for k in BUILTIN {
-            names.push(k.name.as_bytes().into());
-            kinds.push(k.kind);
+            keys.push(Key {
+                name: k.name,
+                kind: k.kind,
+                config: None,
+                host: None,
+            });
         }
         for extra in config.extra_keys.iter().chain(config.values.keys()) {
-            if names.iter().any(|n| **n == *extra.as_bytes()) {
+            if keys.iter().any(|k| k.name == extra) {
                 continue;
             }
-            if names.len() == MAX_KEYS {
+            if keys.len() == MAX_KEYS {
                 warnings.push(format!(
                     "more than {MAX_KEYS} block keys; {extra} and later ones are ignored"
                 ));
                 break;
             }
-            names.push(extra.as_bytes().into());
-            kinds.push(Kind::Extra);
+            keys.push(Key {
+                name: Box::leak(extra.clone().into_boxed_str()),
+                kind: Kind::Extra,
+                config: None,
+                host: None,
+            });
+        }
+        let mut own_has = 0u64;
+        for (i, k) in keys.iter_mut().enumerate() {
+            if let Some(v) = config.values.get(k.name) {
+                k.config = Some(v.as_bytes().into());
+                own_has |= 1 << i;
+            }
         }
 
-        // In secure mode the environment belongs to the unprivileged user who started a
-        // set-user-ID program: none of its values may reach that program's children (a proxy
-        // and CA of the user's choosing on root's traffic). Values then come only from the
-        // root-owned default config and the built-in defaults, and nothing counts as dropped.
-        let env_values: &dyn Env = if secure { &NoEnv } else { env };
-        let tls_dir = openshell_tls_dir(env_values, fs);
-        let sandbox = env_values.var("OPENSHELL_SANDBOX").as_deref() == Some("1")
-            || fs.exists(&concat(&[&tls_dir, "/", block::OPENSHELL_CA]));
+        let mut host_has = 0u64;
+        if !process.secure {
+            let names: Vec<&str> = keys.iter().map(|k| k.name).collect();
+            for (i, (k, v)) in keys.iter_mut().zip(env.vars(&names)).enumerate() {
+                if let Some(v) = v {
+                    k.host = Some(v.into_owned().into_boxed_slice());
+                    host_has |= 1 << i;
+                }
+            }
+        }
+        own_has |= host_has;
 
-        // Each key's host value, read once; siblings are block keys, found here too.
-        let host = env_values.vars(&names);
-        let host_of = |key: &str| {
-            let i = names.iter().position(|n| **n == *key.as_bytes())?;
-            host.get(i)?.as_deref()
+        let tls_dir = sandbox_tls_dir(&setting, fs);
+        // A bound, not the exact need: every key with the longest value any key may borrow.
+        let longest = keys
+            .iter()
+            .flat_map(|k| [k.config.as_deref(), k.host.as_deref()])
+            .flatten()
+            .map(<[u8]>::len)
+            .max()
+            .unwrap_or(0)
+            .max(tls_dir.as_ref().map_or(0, String::len) + block::LONGEST_DEFAULT);
+        let max_kv = keys.iter().map(|k| k.name.len() + 2 + longest).sum();
+
+        static BUILTIN_TABLE: KeyTable = KeyTable::builtin();
+        let table: &'static KeyTable = if keys.len() == BUILTIN.len() {
+            &BUILTIN_TABLE
+        } else {
+            Box::leak(Box::new(KeyTable::new(&keys)))
         };
-        let mut entries = Vec::with_capacity(names.len());
-        let (mut with_value, mut host_has) = (0u64, 0u64);
-        let mut missing_json = String::from("{");
-        for (i, (name, &kind)) in names.iter().zip(&kinds).enumerate() {
-            let name = core::str::from_utf8(name).unwrap_or_default();
-            let own = host.get(i).and_then(Option::as_deref);
-            if own.is_some() {
-                host_has |= 1 << i;
-            }
-            // Candidates best first. A path-valued key whose own value (config or host)
-            // names a missing file is not injected; siblings and defaults that are missing
-            // are skipped.
-            let default = sandbox
-                .then(|| block::openshell_default(kind, &tls_dir))
-                .flatten();
-            let candidates = config
-                .values
-                .get(name)
-                .map(|v| (v.as_str(), Source::Config))
-                .into_iter()
-                .chain(own.map(|v| (v, Source::Host)))
-                .chain(
-                    block::siblings(kind)
-                        .iter()
-                        .filter_map(|s| host_of(s).map(|v| (v, Source::Sibling(s)))),
-                )
-                .chain(default.as_deref().map(|v| (v, Source::OpenShell)));
-            let mut why = "no-value";
-            let mut found = None;
-            for (v, source) in candidates {
-                if block::names_a_path(kind) && !fs.exists(v) {
-                    why = "ca-file-not-found";
-                    // The key's own value is not second-guessed; a derived one is skipped.
-                    if matches!(source, Source::Config | Source::Host) {
-                        break;
-                    }
-                    continue;
-                }
-                let kv = concat(&[name, "=", v, "\0"])
-                    .into_bytes()
-                    .into_boxed_slice();
-                found = Some((kv, source));
-                break;
-            }
-            let entry = match found {
-                Some((kv, source)) => {
-                    with_value |= 1 << i;
-                    Entry {
-                        kind,
-                        kv: Some(kv),
-                        source: Some(source),
-                    }
-                }
-                None => {
-                    // Names are environment variable names: nothing to escape.
-                    if missing_json.len() > 1 {
-                        missing_json.push(',');
-                    }
-                    for part in ["\"", name, "\":\"", why, "\""] {
-                        missing_json.push_str(part);
-                    }
-                    Entry {
-                        kind,
-                        kv: None,
-                        source: None,
-                    }
-                }
-            };
-            entries.push(entry);
-        }
-        missing_json.push('}');
-
         Session {
             mode,
             log,
-            table: KeyTable::new(&names),
-            names,
-            entries,
-            with_value,
+            process,
+            table,
+            keys,
             host_has,
-            missing_json: missing_json.into_bytes().into(),
+            own_has,
+            tls_dir: tls_dir.map(String::into_boxed_str),
             selector: Selector::new(&config.include, &config.exclude),
             warnings,
+            max_kv,
         }
     }
 
-    fn off(warnings: Vec<String>) -> Session {
-        let names: Vec<Box<[u8]>> = Vec::new();
+    fn off(process: Process, warnings: Vec<String>) -> Session {
         Session {
             mode: Mode::Off,
             log: LogTarget::Off,
-            table: KeyTable::new(&names),
-            names,
-            entries: Vec::new(),
-            with_value: 0,
+            process,
+            keys: Vec::new(),
+            table: &EMPTY_TABLE,
             host_has: 0,
-            missing_json: b"{}".to_vec().into(),
+            own_has: 0,
+            tls_dir: None,
             selector: Selector::default(),
             warnings,
+            max_kv: 0,
         }
     }
 }
 
-/// The config named by `MCP_ENV_SHIM_CONFIG` (ignored in secure mode), else the default file
-/// if it exists, else defaults. A config that cannot be read or parsed is one warning.
-fn load_config(env: &dyn Env, secure: bool, fs: &dyn Fs, warnings: &mut Vec<String>) -> Config {
-    let path = match env
-        .var("MCP_ENV_SHIM_CONFIG")
-        .filter(|p| !secure && !p.is_empty())
-    {
+static EMPTY_TABLE: KeyTable = KeyTable::empty();
+
+/// The config named by `MCP_ENV_SHIM_CONFIG`, else the default file if it exists, else
+/// defaults. A config that cannot be read or parsed is one warning.
+fn load_config(named: Option<String>, fs: &dyn Fs, warnings: &mut Vec<String>) -> Config {
+    let path = match named.filter(|p| !p.is_empty()) {
         Some(p) => p,
         None if fs.exists(DEFAULT_CONFIG) => DEFAULT_CONFIG.to_string(),
         None => return Config::default(),
@@ -317,24 +350,15 @@ fn load_config(env: &dyn Env, secure: bool, fs: &dyn Fs, warnings: &mut Vec<Stri
     }
 }
 
-/// `MCP_ENV_SHIM_LOG`, then the config's `log`, then stderr. In secure mode a path from the
-/// environment is ignored: an unprivileged user must not choose a file for a setuid program.
-fn log_target(
-    env: &dyn Env,
-    secure: bool,
-    config: &Config,
-    warnings: &mut Vec<String>,
-) -> LogTarget {
-    let from_env = env
-        .var("MCP_ENV_SHIM_LOG")
-        .and_then(|s| match LogDest::parse(&s) {
-            Ok(LogDest::File(_)) if secure => None,
-            Ok(d) => Some(d),
-            Err(e) => {
-                warnings.push(format!("MCP_ENV_SHIM_LOG: {e}; logging to stderr"));
-                Some(LogDest::Stderr)
-            }
-        });
+/// `MCP_ENV_SHIM_LOG`, then the config's `log`, then stderr.
+fn log_target(named: Option<String>, config: &Config, warnings: &mut Vec<String>) -> LogTarget {
+    let from_env = named.map(|s| match LogDest::parse(&s) {
+        Ok(d) => d,
+        Err(e) => {
+            warnings.push(format!("MCP_ENV_SHIM_LOG: {e}; logging to stderr"));
+            LogDest::Stderr
+        }
+    });
     let dest = from_env
         .or_else(|| config.log.as_deref().and_then(|l| LogDest::parse(l).ok()))
         .unwrap_or(LogDest::Stderr);
@@ -345,23 +369,23 @@ fn log_target(
     }
 }
 
-/// `OPENSHELL_PROXY_TLS_DIR`, else the directory that holds the sandbox CA (the
-/// network-namespace setup's or the sidecar's), else the usual one.
-fn openshell_tls_dir(env: &dyn Env, fs: &dyn Fs) -> String {
-    if let Some(d) = env.var("OPENSHELL_PROXY_TLS_DIR").filter(|d| !d.is_empty()) {
-        return d.trim_end_matches('/').to_string();
+/// The sandbox's TLS directory when the host is an OpenShell sandbox (`OPENSHELL_SANDBOX=1`,
+/// or the sandbox CA exists): `OPENSHELL_PROXY_TLS_DIR`, else the directory that holds the CA
+/// (the network-namespace setup's or the sidecar's). `None` outside a sandbox.
+fn sandbox_tls_dir(setting: &dyn Fn(&str) -> Option<String>, fs: &dyn Fs) -> Option<String> {
+    let flagged = setting("OPENSHELL_SANDBOX").as_deref() == Some("1");
+    if let Some(d) = setting("OPENSHELL_PROXY_TLS_DIR").filter(|d| !d.is_empty()) {
+        let d = d.trim_end_matches('/').to_string();
+        let has_ca = fs.exists(&concat(&[&d, "/", block::OPENSHELL_CA]));
+        return (flagged || has_ca).then_some(d);
     }
     for d in [block::OPENSHELL_TLS_DIR, block::OPENSHELL_SIDECAR_TLS_DIR] {
         if fs.exists(&concat(&[d, "/", block::OPENSHELL_CA])) {
-            return d.to_string();
+            return Some(d.to_string());
         }
     }
-    block::OPENSHELL_TLS_DIR.to_string()
+    flagged.then(|| block::OPENSHELL_TLS_DIR.to_string())
 }
-
-#[cfg(test)]
-#[path = "session_tests.rs"]
-mod tests;
 
 /// Joins strings into one exact allocation: cheaper at load time than `format!`, which every
 /// process pays for under `/etc/ld.so.preload`.
@@ -372,3 +396,7 @@ fn concat(parts: &[&str]) -> String {
     }
     s
 }
+
+#[cfg(test)]
+#[path = "session_tests.rs"]
+pub(crate) mod tests;

@@ -1,16 +1,19 @@
-//! Unit tests of `Session::prepare`: where each value comes from, what is left out and why,
-//! the flag, the config and secure mode.
+//! Unit tests of `Session::prepare` and the per-child value rules of `values`: where each
+//! value comes from, what is left out and why, the flag, the config and secure mode.
 
 use super::*;
+use crate::arena::Arena;
+use crate::values::Exists;
+use core::mem::MaybeUninit;
 use std::collections::HashMap;
 
 #[derive(Default)]
-struct FakeFs {
+pub(crate) struct FakeFs {
     files: HashMap<String, String>,
 }
 
 impl FakeFs {
-    fn with(mut self, path: &str, text: &str) -> Self {
+    pub(crate) fn with(mut self, path: &str, text: &str) -> Self {
         self.files.insert(path.into(), text.into());
         self
     }
@@ -28,28 +31,49 @@ impl Fs for FakeFs {
     }
 }
 
-fn prepare(env: &[(&str, &str)], secure: bool, fs: &FakeFs) -> Session {
+impl Exists for FakeFs {
+    fn exists(&self, path: &[u8]) -> bool {
+        let path = path.strip_suffix(&[0]).expect("a NUL-terminated path");
+        self.files.contains_key(std::str::from_utf8(path).unwrap())
+    }
+}
+
+pub(crate) fn prepare(env: &[(&str, &str)], secure: bool, fs: &FakeFs) -> Session {
     let env: HashMap<String, String> = env
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    Session::prepare(&|k: &str| env.get(k).cloned(), secure, fs)
+    let process = Process {
+        secure,
+        privileged: secure,
+    };
+    Session::prepare(&|k: &str| env.get(k).cloned(), process, fs)
 }
 
-fn value(s: &Session, key: &str) -> Option<String> {
-    let i = s.names.iter().position(|n| **n == *key.as_bytes())?;
-    let kv = s.entries[i].kv.as_deref()?;
-    assert!(kv.starts_with(format!("{key}=").as_bytes()) && kv.ends_with(&[0]));
-    s.entries[i].value().map(str::to_string)
+/// What key `key` gets in a child that lost the block (`lost`) or kept it, with its source.
+fn resolved(s: &Session, key: &str, lost: bool, fs: &FakeFs) -> Result<(String, Source), Why> {
+    let i = s.index(key).expect("a block key");
+    let mut mem = vec![MaybeUninit::uninit(); s.max_kv];
+    let mut out = Arena::new(&mut mem);
+    let (at, source) = s.resolve(i, lost, &mut out, fs)?;
+    let kv = std::str::from_utf8(out.get(at, out.mark())).unwrap();
+    let v = kv
+        .strip_prefix(&format!("{key}="))
+        .and_then(|v| v.strip_suffix('\0'))
+        .unwrap_or_else(|| panic!("{kv:?} is not {key}=VALUE\\0"));
+    Ok((v.to_string(), source))
 }
 
-fn source(s: &Session, key: &str) -> Option<Source> {
-    let i = s.names.iter().position(|n| **n == *key.as_bytes())?;
-    s.entries[i].source.clone()
+fn value(s: &Session, key: &str, fs: &FakeFs) -> Option<String> {
+    resolved(s, key, true, fs).ok().map(|(v, _)| v)
 }
 
-fn missing(s: &Session) -> serde_json::Value {
-    serde_json::from_slice(&s.missing_json).unwrap()
+fn source(s: &Session, key: &str, fs: &FakeFs) -> Option<Source> {
+    resolved(s, key, true, fs).ok().map(|(_, src)| src)
+}
+
+fn why(s: &Session, key: &str, fs: &FakeFs) -> Option<Why> {
+    resolved(s, key, true, fs).err()
 }
 
 const SANDBOX_HOST: &[(&str, &str)] = &[
@@ -68,77 +92,129 @@ fn tls_files() -> FakeFs {
 
 #[test]
 fn host_values_are_used_and_siblings_fill_the_other_spellings() {
-    let s = prepare(SANDBOX_HOST, false, &tls_files());
+    let fs = tls_files();
+    let s = prepare(SANDBOX_HOST, false, &fs);
     assert_eq!(s.mode, Mode::Mcp);
+    let v = |k| value(&s, k, &fs);
+    assert_eq!(v("HTTPS_PROXY").as_deref(), Some("http://127.0.0.1:3128"));
+    assert_eq!(source(&s, "HTTPS_PROXY", &fs), Some(Source::Host));
+    assert_eq!(v("https_proxy").as_deref(), Some("http://127.0.0.1:3128"));
     assert_eq!(
-        value(&s, "HTTPS_PROXY").as_deref(),
-        Some("http://127.0.0.1:3128")
-    );
-    assert_eq!(source(&s, "HTTPS_PROXY"), Some(Source::Host));
-    assert_eq!(
-        value(&s, "https_proxy").as_deref(),
-        Some("http://127.0.0.1:3128")
-    );
-    assert_eq!(
-        source(&s, "https_proxy"),
+        source(&s, "https_proxy", &fs),
         Some(Source::Sibling("HTTPS_PROXY"))
     );
+    assert_eq!(v("no_proxy").as_deref(), Some("localhost,127.0.0.1"));
+    assert_eq!(v("grpc_proxy").as_deref(), Some("http://127.0.0.1:3128"));
+    assert_eq!(v("REQUESTS_CA_BUNDLE").as_deref(), Some("/tls/bundle.pem"));
+    assert_eq!(v("DENO_CERT").as_deref(), Some("/tls/ca.pem"));
+}
+
+#[test]
+fn a_child_that_kept_the_block_gets_only_what_the_host_itself_has() {
+    let fs = tls_files();
+    let s = prepare(SANDBOX_HOST, false, &fs);
     assert_eq!(
-        value(&s, "no_proxy").as_deref(),
-        Some("localhost,127.0.0.1")
+        resolved(&s, "HTTPS_PROXY", false, &fs).map(|(v, _)| v),
+        Ok("http://127.0.0.1:3128".to_string())
     );
+    for derived in [
+        "https_proxy",
+        "ALL_PROXY",
+        "DENO_CERT",
+        "PIP_CERT",
+        "NPM_CONFIG_CAFILE",
+    ] {
+        assert_eq!(
+            resolved(&s, derived, false, &fs),
+            Err(Why::NoValue),
+            "{derived} is derived from a sibling: only for a child that lost the block"
+        );
+    }
+}
+
+#[test]
+fn plan_offers_every_key_to_a_child_that_lost_the_block_and_only_own_keys_otherwise() {
+    let fs = tls_files();
+    let s = prepare(SANDBOX_HOST, false, &fs);
+    let argv: [&[u8]; 1] = [b"mcp-server-x"];
+    let fresh: [&[u8]; 2] = [b"PATH", b"HOME"];
+    let p = s
+        .plan(b"mcp-server-x", &argv, fresh.iter().copied())
+        .unwrap();
+    assert!(p.lost);
+    assert_eq!(p.candidates, s.all());
+    let kept: [&[u8]; 4] = [
+        b"PATH",
+        b"HTTPS_PROXY",
+        b"HTTP_PROXY",
+        b"NODE_EXTRA_CA_CERTS",
+    ];
+    let p = s
+        .plan(b"mcp-server-x", &argv, kept.iter().copied())
+        .unwrap();
+    assert!(!p.lost, "3 of the host's 5 keys kept");
+    let names = |m: u64| -> Vec<&str> { crate::envp::bits(m).map(|i| s.keys[i].name).collect() };
+    assert_eq!(names(p.candidates), ["NO_PROXY", "SSL_CERT_FILE"]);
     assert_eq!(
-        value(&s, "grpc_proxy").as_deref(),
-        Some("http://127.0.0.1:3128")
+        names(p.present),
+        ["HTTP_PROXY", "HTTPS_PROXY", "NODE_EXTRA_CA_CERTS"]
     );
-    assert_eq!(
-        value(&s, "REQUESTS_CA_BUNDLE").as_deref(),
-        Some("/tls/bundle.pem")
-    );
-    assert_eq!(value(&s, "DENO_CERT").as_deref(), Some("/tls/ca.pem"));
+}
+
+#[test]
+fn a_host_without_any_block_key_has_nothing_to_restore_so_a_child_may_get_defaults() {
+    let fs = FakeFs::default().with("/etc/openshell-tls/openshell-ca.pem", "");
+    let s = prepare(&[], false, &fs);
+    let argv: [&[u8]; 1] = [b"mcp-server-x"];
+    let env: [&[u8]; 1] = [b"PATH"];
+    let p = s.plan(b"mcp-server-x", &argv, env.iter().copied()).unwrap();
+    assert!(p.lost);
+    assert_eq!(p.candidates, s.all());
 }
 
 #[test]
 fn outside_a_sandbox_a_key_without_any_value_is_left_out_and_said_so() {
-    let s = prepare(SANDBOX_HOST, false, &tls_files());
-    assert_eq!(
-        value(&s, "NODE_USE_ENV_PROXY"),
-        None,
-        "no default outside a sandbox"
-    );
-    assert_eq!(value(&s, "SSL_CERT_DIR"), None);
-    assert_eq!(missing(&s)["NODE_USE_ENV_PROXY"], "no-value");
-    assert_eq!(missing(&s)["SSL_CERT_DIR"], "no-value");
+    let fs = tls_files();
+    let s = prepare(SANDBOX_HOST, false, &fs);
+    assert_eq!(why(&s, "NODE_USE_ENV_PROXY", &fs), Some(Why::NoValue));
+    assert_eq!(why(&s, "SSL_CERT_DIR", &fs), Some(Why::NoValue));
 }
 
 #[test]
 fn the_host_mask_records_only_what_the_host_itself_had() {
     let s = prepare(SANDBOX_HOST, false, &tls_files());
     assert_eq!(s.host_has.count_ones(), 5);
-    assert!(s.with_value.count_ones() > 5);
+    assert_eq!(s.own_has, s.host_has);
 }
 
 #[test]
 fn a_ca_file_that_does_not_exist_is_not_injected() {
-    let s = prepare(
-        SANDBOX_HOST,
-        false,
-        &FakeFs::default().with("/tls/ca.pem", ""),
-    );
-    assert_eq!(value(&s, "SSL_CERT_FILE"), None);
-    assert_eq!(missing(&s)["SSL_CERT_FILE"], "ca-file-not-found");
+    let fs = FakeFs::default().with("/tls/ca.pem", "");
+    let s = prepare(SANDBOX_HOST, false, &fs);
+    assert_eq!(why(&s, "SSL_CERT_FILE", &fs), Some(Why::CaFileNotFound));
     assert_eq!(
-        value(&s, "NODE_EXTRA_CA_CERTS").as_deref(),
+        value(&s, "NODE_EXTRA_CA_CERTS", &fs).as_deref(),
         Some("/tls/ca.pem")
     );
 }
 
 #[test]
+fn a_ca_file_is_judged_when_the_child_starts_not_when_the_host_did() {
+    let s = prepare(SANDBOX_HOST, false, &FakeFs::default());
+    let later = tls_files();
+    assert_eq!(
+        value(&s, "SSL_CERT_FILE", &later).as_deref(),
+        Some("/tls/bundle.pem"),
+        "the sandbox CA may be written after the gateway started"
+    );
+}
+
+#[test]
 fn a_bundle_is_never_filled_from_the_ca_alone() {
-    let env = [("NODE_EXTRA_CA_CERTS", "/tls/ca.pem")];
-    let s = prepare(&env, false, &tls_files());
-    assert_eq!(value(&s, "SSL_CERT_FILE"), None);
-    assert_eq!(value(&s, "DENO_CERT").as_deref(), Some("/tls/ca.pem"));
+    let fs = tls_files();
+    let s = prepare(&[("NODE_EXTRA_CA_CERTS", "/tls/ca.pem")], false, &fs);
+    assert_eq!(value(&s, "SSL_CERT_FILE", &fs), None);
+    assert_eq!(value(&s, "DENO_CERT", &fs).as_deref(), Some("/tls/ca.pem"));
 }
 
 #[test]
@@ -147,24 +223,18 @@ fn in_an_openshell_sandbox_the_built_in_defaults_fill_the_gaps() {
         .with("/etc/openshell-tls/openshell-ca.pem", "")
         .with("/etc/openshell-tls/ca-bundle.pem", "");
     let s = prepare(&[], false, &fs);
+    let v = |k| value(&s, k, &fs);
+    assert_eq!(v("HTTPS_PROXY").as_deref(), Some("http://10.200.0.1:3128"));
+    assert_eq!(v("NO_PROXY").as_deref(), Some("127.0.0.1,localhost,::1"));
     assert_eq!(
-        value(&s, "HTTPS_PROXY").as_deref(),
-        Some("http://10.200.0.1:3128")
-    );
-    assert_eq!(
-        value(&s, "NO_PROXY").as_deref(),
-        Some("127.0.0.1,localhost,::1")
-    );
-    assert_eq!(value(&s, "NODE_USE_ENV_PROXY").as_deref(), Some("1"));
-    assert_eq!(
-        value(&s, "NODE_EXTRA_CA_CERTS").as_deref(),
+        v("NODE_EXTRA_CA_CERTS").as_deref(),
         Some("/etc/openshell-tls/openshell-ca.pem")
     );
     assert_eq!(
-        value(&s, "SSL_CERT_FILE").as_deref(),
+        v("SSL_CERT_FILE").as_deref(),
         Some("/etc/openshell-tls/ca-bundle.pem")
     );
-    assert_eq!(source(&s, "SSL_CERT_FILE"), Some(Source::OpenShell));
+    assert_eq!(source(&s, "SSL_CERT_FILE", &fs), Some(Source::OpenShell));
     assert_eq!(s.host_has, 0);
 }
 
@@ -177,16 +247,18 @@ fn the_sandbox_flag_and_a_moved_tls_dir_are_honoured() {
     ];
     let s = prepare(&env, false, &fs);
     assert_eq!(
-        value(&s, "DENO_CERT").as_deref(),
+        value(&s, "DENO_CERT", &fs).as_deref(),
         Some("/run/tls/openshell-ca.pem")
     );
-    assert_eq!(missing(&s)["SSL_CERT_FILE"], "ca-file-not-found");
+    assert_eq!(why(&s, "SSL_CERT_FILE", &fs), Some(Why::CaFileNotFound));
     let sidecar = FakeFs::default().with("/etc/openshell-tls/proxy/openshell-ca.pem", "");
     let s = prepare(&[], false, &sidecar);
     assert_eq!(
-        value(&s, "NODE_EXTRA_CA_CERTS").as_deref(),
+        value(&s, "NODE_EXTRA_CA_CERTS", &sidecar).as_deref(),
         Some("/etc/openshell-tls/proxy/openshell-ca.pem")
     );
+    let s = prepare(&[], false, &FakeFs::default());
+    assert_eq!(s.tls_dir, None, "no flag, no CA: not a sandbox");
 }
 
 #[test]
@@ -200,15 +272,24 @@ fn the_host_value_wins_over_the_default_and_the_config_over_the_host() {
     let mut env = SANDBOX_HOST.to_vec();
     env.push(("MCP_ENV_SHIM_CONFIG", "/c.json"));
     let s = prepare(&env, false, &fs);
-    assert_eq!(value(&s, "HTTP_PROXY").as_deref(), Some("http://cfg:1"));
     assert_eq!(
-        value(&s, "HTTPS_PROXY").as_deref(),
+        value(&s, "HTTP_PROXY", &fs).as_deref(),
+        Some("http://cfg:1")
+    );
+    assert_eq!(
+        value(&s, "HTTPS_PROXY", &fs).as_deref(),
         Some("http://127.0.0.1:3128")
     );
     assert_eq!(
-        value(&s, "X_TOKEN_URL").as_deref(),
+        value(&s, "X_TOKEN_URL", &fs).as_deref(),
         Some("u"),
         "a config value adds its key"
+    );
+    let x = s.index("X_TOKEN_URL").unwrap();
+    assert_ne!(
+        s.own_has & (1 << x),
+        0,
+        "a config value counts as the host's own"
     );
 }
 
@@ -224,8 +305,12 @@ fn extra_keys_take_the_host_value() {
     ];
     let s = prepare(&env, false, &fs);
     assert_eq!(
-        value(&s, "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH").as_deref(),
+        value(&s, "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH", &fs).as_deref(),
         Some("/r.pem")
+    );
+    assert_eq!(
+        s.table.find(&s.keys, b"GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"),
+        s.index("GRPC_DEFAULT_SSL_ROOTS_FILE_PATH")
     );
 }
 
@@ -246,7 +331,7 @@ fn the_flag_wins_over_the_config_and_off_prepares_nothing() {
         &fs,
     );
     assert_eq!(s.mode, Mode::Off);
-    assert!(s.entries.is_empty());
+    assert!(s.keys.is_empty());
 }
 
 #[test]
@@ -272,7 +357,7 @@ fn a_malformed_config_is_one_warning_naming_the_file_and_the_defaults_apply() {
     assert!(s.warnings[0].contains("line 2"), "{}", s.warnings[0]);
     assert_eq!(s.mode, Mode::Mcp);
     assert_eq!(
-        value(&s, "HTTPS_PROXY").as_deref(),
+        value(&s, "HTTPS_PROXY", &fs).as_deref(),
         Some("http://127.0.0.1:3128")
     );
 }
@@ -315,40 +400,53 @@ fn log_destinations_come_from_the_flag_then_the_config() {
 }
 
 #[test]
-fn secure_mode_ignores_config_and_log_paths_from_the_environment() {
+fn secure_mode_reads_nothing_from_the_environment_only_the_root_owned_default_config() {
     let fs = FakeFs::default()
         .with("/tmp/evil.json", r#"{"log":"/etc/passwd","mode":"all"}"#)
-        .with(DEFAULT_CONFIG, r#"{"mode":"audit"}"#);
+        .with(
+            DEFAULT_CONFIG,
+            r#"{"mode":"audit","log":"/var/log/root.log"}"#,
+        );
     let env = [
         ("MCP_ENV_SHIM_CONFIG", "/tmp/evil.json"),
         ("MCP_ENV_SHIM_LOG", "/tmp/x.log"),
+        ("MCP_ENV_SHIM", "all"),
     ];
     let s = prepare(&env, true, &fs);
     assert_eq!(
         s.mode,
         Mode::Audit,
-        "the root-owned default config still applies"
+        "the mode is root's, not the user's `all`"
     );
-    assert_eq!(s.log, LogTarget::Stderr);
-    let s = prepare(&[("MCP_ENV_SHIM_LOG", "off")], true, &fs);
-    assert_eq!(s.log, LogTarget::Off, "turning the log off is harmless");
+    assert_eq!(
+        s.log,
+        LogTarget::File(CString::new("/var/log/root.log").unwrap())
+    );
+    let s = prepare(&[("MCP_ENV_SHIM", "off")], true, &FakeFs::default());
+    assert_eq!(s.mode, Mode::Mcp, "not even `off` from the user");
+    let s = prepare(&[("MCP_ENV_SHIM", "x\ninjected")], true, &FakeFs::default());
+    assert!(
+        s.warnings.is_empty(),
+        "no byte of the user's environment reaches a warning: {:?}",
+        s.warnings
+    );
 }
 
 #[test]
 fn a_ca_key_whose_own_file_is_gone_is_left_out_but_a_sibling_skips_to_one_that_exists() {
+    let fs = tls_files();
     let env = [
         ("SSL_CERT_FILE", "/gone.pem"),
         ("REQUESTS_CA_BUNDLE", "/tls/bundle.pem"),
     ];
-    let s = prepare(&env, false, &tls_files());
-    assert_eq!(value(&s, "SSL_CERT_FILE"), None);
-    assert_eq!(missing(&s)["SSL_CERT_FILE"], "ca-file-not-found");
+    let s = prepare(&env, false, &fs);
+    assert_eq!(why(&s, "SSL_CERT_FILE", &fs), Some(Why::CaFileNotFound));
     assert_eq!(
-        value(&s, "NPM_CONFIG_CAFILE").as_deref(),
+        value(&s, "NPM_CONFIG_CAFILE", &fs).as_deref(),
         Some("/tls/bundle.pem")
     );
     assert_eq!(
-        source(&s, "NPM_CONFIG_CAFILE"),
+        source(&s, "NPM_CONFIG_CAFILE", &fs),
         Some(Source::Sibling("REQUESTS_CA_BUNDLE"))
     );
 }
@@ -365,18 +463,72 @@ fn secure_mode_takes_no_value_from_the_environment_of_the_user_who_started_it() 
     env.push(("OPENSHELL_PROXY_TLS_DIR", "/tls"));
     let s = prepare(&env, true, &fs);
     assert_eq!(
-        value(&s, "HTTP_PROXY").as_deref(),
+        value(&s, "HTTP_PROXY", &fs).as_deref(),
         Some("http://root-chose:1")
     );
     assert_eq!(
-        value(&s, "HTTPS_PROXY").as_deref(),
+        value(&s, "HTTPS_PROXY", &fs).as_deref(),
         Some("http://10.200.0.1:3128"),
         "the built-in default, not the user's http://127.0.0.1:3128"
     );
     assert_eq!(
-        value(&s, "NODE_EXTRA_CA_CERTS").as_deref(),
+        value(&s, "NODE_EXTRA_CA_CERTS", &fs).as_deref(),
         Some("/etc/openshell-tls/openshell-ca.pem"),
         "not the user's /tls/ca.pem, nor their OPENSHELL_PROXY_TLS_DIR"
     );
     assert_eq!(s.host_has, 0, "nothing counts as dropped");
+}
+
+#[test]
+fn a_value_that_is_not_utf8_reaches_the_child_byte_for_byte() {
+    struct Raw;
+    impl Env for Raw {
+        fn var(&self, _: &str) -> Option<String> {
+            None
+        }
+        fn vars(&self, names: &[&str]) -> Vec<Option<Cow<'_, [u8]>>> {
+            names
+                .iter()
+                .map(|n| (*n == "NO_PROXY").then_some(Cow::Borrowed(&b"a\xffb"[..])))
+                .collect()
+        }
+    }
+    let fs = FakeFs::default();
+    let s = Session::prepare(&Raw, Process::default(), &fs);
+    let i = s.index("NO_PROXY").unwrap();
+    let mut mem = vec![MaybeUninit::uninit(); s.max_kv];
+    let mut out = Arena::new(&mut mem);
+    let (at, _) = s.resolve(i, true, &mut out, &fs).unwrap();
+    assert_eq!(out.get(at, out.mark()), b"NO_PROXY=a\xffb\0");
+}
+
+#[test]
+fn max_kv_bounds_every_child_of_every_kind() {
+    let fs = tls_files()
+        .with("/etc/openshell-tls/openshell-ca.pem", "")
+        .with("/etc/openshell-tls/ca-bundle.pem", "")
+        .with(
+            "/c.json",
+            r#"{"values":{"X_LONG":"0123456789012345678901234567890123456789"}}"#,
+        );
+    let mut env = SANDBOX_HOST.to_vec();
+    env.push(("MCP_ENV_SHIM_CONFIG", "/c.json"));
+    for s in [prepare(&env, false, &fs), prepare(&[], false, &fs)] {
+        let mut mem = vec![MaybeUninit::uninit(); s.max_kv];
+        let mut out = Arena::new(&mut mem);
+        let plan = Plan {
+            reason: Reason::All,
+            server: &[],
+            present: 0,
+            lost: true,
+            candidates: s.all(),
+        };
+        let o = s.fill(&plan, &mut out, &fs, |_, _, _| {});
+        assert_eq!(
+            o.no_value & !(1 << s.index("SSL_CERT_DIR").unwrap()),
+            0,
+            "every key with a value fits: {:?}",
+            o.missing().map(|(i, _)| s.keys[i].name).collect::<Vec<_>>()
+        );
+    }
 }

@@ -1,0 +1,274 @@
+//! A server healing itself at start. Clients the hooks cannot see (a static binary such as
+//! Codex's, a Go gateway, one that strips `LD_PRELOAD`) still start dynamically linked servers,
+//! and under `/etc/ld.so.preload` the library is in those. When the process's own command line
+//! looks like an MCP server by the same rules the hooks use, and its environment lacks block
+//! keys, it adds them to its own environment before `main`, never overriding one, and logs one
+//! `inject` line with `"via":"start"`.
+//!
+//! Every other process only decides that it is not one: a classification of its own argv, and
+//! for a runtime (node, python, ...) whose stdin and stdout are pipes, a look at its own keys.
+//! The parent's environment (`/proc/PPID/environ`) is read only after that.
+//!
+//! Values come from the config, then the parent's environment (the gateway's, as it was when
+//! it started), then the OpenShell defaults when the sandbox is detected. The mode and the log
+//! come from this process's environment, then the parent's, then the config, as for the hooks
+//! (the environment wins over the config): `MCP_ENV_SHIM=off` set on a gateway turns it off for
+//! that gateway's servers. In secure mode nothing comes from either environment.
+
+use crate::init::{each_env, HostEnv, HostFs};
+use crate::log::{Stderr, Writer};
+use crate::real::Argv;
+use crate::spawn::{log_event, Event, Stat, Via};
+use alloc::borrow::Cow;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::ffi::{c_char, c_int};
+use core::mem::MaybeUninit;
+use mcp_env_shim_core::arena::Arena;
+use mcp_env_shim_core::block::{Kind, BUILTIN};
+use mcp_env_shim_core::config::Mode;
+use mcp_env_shim_core::detect::classify;
+use mcp_env_shim_core::envp::KeyTable;
+use mcp_env_shim_core::session::{Env, LogTarget, Process, Session, Source};
+use mcp_env_shim_core::values::IMPLIED_FLAG;
+
+/// Arguments looked at, as the hooks do.
+const MAX_ARGS: usize = 64;
+/// The most of a parent's environment read.
+const MAX_PARENT_ENV: usize = 4 << 20;
+
+extern "C" {
+    static mut environ: Argv;
+}
+
+/// Heals this process if it is an MCP server missing block keys; true if `environ` changed.
+pub fn at_start(argc: c_int, argv: Argv, env: &HostEnv, process: Process) -> bool {
+    let args = own_args(argc, argv);
+    if !looks_like_a_server(&args, env.envp()) {
+        return false;
+    }
+    let parent = (!process.secure)
+        .then(|| ParentEnv::read(crate::sys::getppid()))
+        .flatten();
+    let layered = Layered {
+        own: env,
+        parent: parent.as_ref(),
+    };
+    let s = Session::prepare(&layered, process, &HostFs);
+    if s.mode == Mode::Off {
+        return false;
+    }
+    let mut own_keys = Vec::new();
+    each_env(env.envp(), |k, _| own_keys.push(k));
+    let Some(plan) = s.plan(b"", &args, own_keys.iter().copied()) else {
+        return false;
+    };
+    let mut mem: Vec<MaybeUninit<u8>> = alloc::vec![MaybeUninit::uninit(); s.max_kv];
+    let mut arena = Arena::new(&mut mem);
+    let mut added: Vec<usize> = Vec::new();
+    let mut from: Vec<&'static [u8]> = Vec::new();
+    let outcome = s.fill(&plan, &mut arena, &Stat, |_, at, source| {
+        added.push(at);
+        let word: &'static [u8] = match source {
+            Source::Config => b"config",
+            Source::Host | Source::Sibling(_) => b"parent",
+            Source::OpenShell => b"openshell",
+            Source::Implied => return,
+        };
+        if !from.contains(&word) {
+            from.push(word);
+        }
+    });
+    if outcome.injected == 0 {
+        return false;
+    }
+    let healed = s.mode != Mode::Audit;
+    if healed {
+        let mut new: Vec<*const c_char> = Vec::new();
+        each_env_ptr(env.envp(), |p| new.push(p));
+        for at in &added {
+            new.push(if *at == usize::MAX {
+                IMPLIED_FLAG.as_ptr().cast()
+            } else {
+                arena.ptr(*at).cast()
+            });
+        }
+        new.push(core::ptr::null());
+        // The strings and the array live as long as the process: leaked on purpose.
+        let array = new.leak().as_ptr();
+        core::mem::forget(mem);
+        // SAFETY: before main, nothing else reads or writes environ; the new array holds the
+        // old entries unchanged and the added ones after them.
+        unsafe { environ = array };
+    }
+    let journal = env.journal_stream();
+    let stderr = match s.log {
+        LogTarget::Stderr => Stderr::capture(journal),
+        _ => None,
+    };
+    let pid = crate::sys::getpid();
+    let w = Writer {
+        session: &s,
+        stderr,
+        owner: pid,
+    };
+    let exe = crate::init::self_exe();
+    let mut line = alloc::vec![MaybeUninit::uninit(); 4096];
+    let event: &[u8] = if healed { b"inject" } else { b"audit" };
+    let ev = Event {
+        event,
+        ids: (pid, crate::sys::getppid()),
+        via: Via::Start,
+        exe: &exe,
+        plan: &plan,
+        outcome: &outcome,
+        errno: None,
+        from: &from,
+    };
+    log_event(&w, &mut line, &ev);
+    healed
+}
+
+/// The first arguments of this process.
+fn own_args(argc: c_int, argv: Argv) -> Vec<&'static [u8]> {
+    let n = usize::try_from(argc).unwrap_or(0).min(MAX_ARGS);
+    (0..n)
+        .map_while(|i| {
+            // SAFETY: argv holds argc strings.
+            let p = unsafe { *argv.add(i) };
+            // SAFETY: a NUL-terminated argument string that lives as long as the process.
+            (!p.is_null()).then(|| unsafe { core::ffi::CStr::from_ptr(p) }.to_bytes())
+        })
+        .collect()
+}
+
+/// The cheap test every process runs: named like an MCP server; or a runtime whose stdin and
+/// stdout are pipes or sockets (an MCP client's stdio transport) and which has no proxy key
+/// of its own (a fresh environment).
+fn looks_like_a_server(args: &[&[u8]], envp: Argv) -> bool {
+    if args.is_empty() {
+        return false;
+    }
+    let v = classify(b"", args);
+    if v.name.is_some() {
+        return true;
+    }
+    if !v.runtime || !stream(0) || !stream(1) {
+        return false;
+    }
+    let mut proxy = false;
+    each_env(envp, |k, _| {
+        if let Some(i) = TABLE.find(BUILTIN, k) {
+            proxy |= matches!(BUILTIN.get(i).map(|k| k.kind), Some(Kind::Proxy(_)));
+        }
+    });
+    !proxy
+}
+
+static TABLE: KeyTable = KeyTable::builtin();
+
+/// Whether fd `fd` is a pipe or a socket.
+fn stream(fd: c_int) -> bool {
+    crate::sys::fstat(fd)
+        .is_some_and(|st| matches!(st.st_mode & libc::S_IFMT, libc::S_IFIFO | libc::S_IFSOCK))
+}
+
+fn each_env_ptr(envp: Argv, mut f: impl FnMut(*const c_char)) {
+    let mut p = envp;
+    // SAFETY: a NULL-terminated array, unchanged before main.
+    while !p.is_null() && !unsafe { *p }.is_null() {
+        // SAFETY: as above.
+        f(unsafe { *p });
+        // SAFETY: not past the terminating NULL.
+        p = unsafe { p.add(1) };
+    }
+}
+
+/// The parent's environment as it was when it started (`/proc/PPID/environ`).
+struct ParentEnv {
+    data: Vec<u8>,
+}
+
+impl ParentEnv {
+    fn read(ppid: c_int) -> Option<ParentEnv> {
+        let path = alloc::format!("/proc/{ppid}/environ\0");
+        let flags = libc::O_RDONLY | libc::O_CLOEXEC;
+        // SAFETY: a NUL-terminated path.
+        let fd = crate::sys::ret(unsafe {
+            crate::sys::openat(libc::AT_FDCWD, path.as_ptr().cast(), flags, 0)
+        })
+        .ok()? as c_int;
+        let mut data: Vec<u8> = Vec::with_capacity(8192);
+        loop {
+            if data.len() == data.capacity() {
+                data.reserve(8192);
+            }
+            let room = data.spare_capacity_mut();
+            // SAFETY: `room` is writable for its length.
+            let n = unsafe { crate::sys::read(fd, room.as_mut_ptr().cast(), room.len()) };
+            match crate::sys::ret(n) {
+                // SAFETY: read wrote `n` bytes into the spare capacity.
+                Ok(n) if n > 0 && data.len() < MAX_PARENT_ENV => unsafe {
+                    data.set_len(data.len() + n)
+                },
+                Err(libc::EINTR) => {}
+                _ => break,
+            }
+        }
+        crate::sys::close(fd);
+        Some(ParentEnv { data })
+    }
+
+    fn entries(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.data.split(|&b| b == 0).filter_map(|e| {
+            let eq = e.iter().position(|&b| b == b'=')?;
+            Some((e.get(..eq)?, e.get(eq + 1..)?))
+        })
+    }
+}
+
+impl Env for ParentEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        self.entries()
+            .find(|(k, _)| *k == name.as_bytes())
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+    }
+
+    fn vars(&self, names: &[&str]) -> Vec<Option<Cow<'_, [u8]>>> {
+        let mut out: Vec<Option<Cow<'_, [u8]>>> = names.iter().map(|_| None).collect();
+        for (k, v) in self.entries() {
+            if let Some(slot) = names
+                .iter()
+                .position(|n| n.as_bytes() == k)
+                .and_then(|i| out.get_mut(i))
+            {
+                if slot.is_none() {
+                    *slot = Some(Cow::Borrowed(v));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The settings from this process's environment, then the parent's; the block's values from
+/// the parent's only (this process lacks them, which is why it heals).
+struct Layered<'a> {
+    own: &'a HostEnv,
+    parent: Option<&'a ParentEnv>,
+}
+
+impl Env for Layered<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.own
+            .var(name)
+            .or_else(|| self.parent.and_then(|p| p.var(name)))
+    }
+
+    fn vars(&self, names: &[&str]) -> Vec<Option<Cow<'_, [u8]>>> {
+        match self.parent {
+            Some(p) => p.vars(names),
+            None => names.iter().map(|_| None).collect(),
+        }
+    }
+}

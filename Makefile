@@ -3,7 +3,7 @@ SO := $(CURDIR)/target/release/libmcp_env_shim.so
 export SHIM := $(SO)
 PREFIX ?= /usr/local
 
-.PHONY: all build demo test unit c-tests integration bench lint install
+.PHONY: all build demo test unit c-tests preload-tests integration bench lint install
 
 all: build
 
@@ -13,13 +13,17 @@ build:
 demo: build
 	bash scripts/demo.sh
 
-test: build lint unit c-tests integration
+test: build lint unit c-tests preload-tests integration
 
 unit:
 	cargo test --release --workspace
 
 c-tests: build
 	$(MAKE) -C c-tests check SHIM=$(SO)
+
+# /etc/ld.so.preload for real, in private mount namespaces (root, or unprivileged user namespaces).
+preload-tests: build
+	$(MAKE) -C preload-tests check SHIM=$(SO)
 
 integration: build
 	bash integration/run.sh

@@ -2,6 +2,7 @@
 SO := $(CURDIR)/target/release/libmcp_env_shim.so
 export SHIM := $(SO)
 PREFIX ?= /usr/local
+# make install CONFIG=path also installs that file as $(DESTDIR)/etc/mcp-env-shim/config.json.
 
 .PHONY: all build demo test unit c-tests preload-tests integration bench lint install
 
@@ -38,3 +39,4 @@ lint:
 install: build
 	install -D -m 0755 target/release/libmcp_env_shim.so $(DESTDIR)$(PREFIX)/lib/libmcp_env_shim.so
 	install -D -m 0755 target/release/mcp-env-shim $(DESTDIR)$(PREFIX)/bin/mcp-env-shim
+	$(if $(CONFIG),install -D -m 0644 $(CONFIG) $(DESTDIR)/etc/mcp-env-shim/config.json)

@@ -1,19 +1,12 @@
-"""What the /etc/ld.so.preload scenarios share: running a command in a private mount namespace
-whose /etc shows files of our choosing (nsetc.py), reading what the stand-ins report (dump.c,
+"""What the /etc/ld.so.preload scenarios share: reading what the stand-ins report (dump.c,
 app/dist/index.js, gateway.c) and the shim's log, and the checks on a server's environment.
-
-Also used by integration/scenarios_codex.py (the same namespace runner, for the real Codex CLI).
+(Running a command in the namespace is namespace.py's job.)
 """
 
 import json
 import os
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-
-HERE = Path(__file__).resolve().parent
-NSETC = HERE / "nsetc.py"
 
 # The shim's block (README, "The block").
 BLOCK = """HTTP_PROXY HTTPS_PROXY ALL_PROXY NO_PROXY http_proxy https_proxy all_proxy no_proxy grpc_proxy
@@ -33,69 +26,6 @@ class Checks:
         if not ok:
             self.failed.append(what)
         return bool(ok)
-
-
-# --- the namespace ------------------------------------------------------------------------------
-
-def unshare_argv() -> list[str]:
-    """`unshare -m` as root; `unshare -rm` (a user namespace mapping us to root) otherwise."""
-    base = ["unshare", "--mount", "--propagation", "private"]
-    return base if os.geteuid() == 0 else base[:1] + ["--map-root-user"] + base[1:]
-
-
-def namespace_problem(scratch: Path) -> str | None:
-    """None if a private mount namespace with /etc/ld.so.preload bind-mounted in it can be made
-    here (a dry run of the whole mechanism, with an empty preload file), else what went wrong:
-    the caller must fail loudly, since nothing can be tested without it."""
-    try:
-        probe = subprocess.run(unshare_argv() + ["--", "true"], capture_output=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired) as err:
-        return f"{' '.join(unshare_argv())} true: {err}"
-    if probe.returncode != 0:
-        return f"{' '.join(unshare_argv())} true exited {probe.returncode}: {probe.stderr.decode(errors='replace').strip()}"
-    empty = scratch / "empty.preload"
-    empty.write_text("")
-    dry = ns_run(scratch, {"ld.so.preload": empty}, ["cat", "/etc/ld.so.preload"], {"PATH": "/usr/bin:/bin"})
-    if dry.rc != 0:
-        return f"nsetc.py could not show a file as /etc/ld.so.preload: {dry.stderr.decode(errors='replace').strip()[-500:]}"
-    return None
-
-
-@dataclass
-class NsRun:
-    rc: int
-    stdout: bytes
-    stderr: bytes
-    out: Path
-
-
-def ns_run(out: Path, etc: dict[str, Path], argv: list[str], env: dict[str, str], cwd: Path | None = None,
-           timeout: float = 120) -> NsRun:
-    """Runs argv with exactly env in a new private mount namespace where /etc/REL shows the file
-    etc[REL] (a bind mount); the namespace ends with the command. stdout/stderr go to out/."""
-    out.mkdir(parents=True, exist_ok=True)
-    stage = out / "ns-stage"
-    stage.mkdir(exist_ok=True)
-    spec = {"etc": {rel: str(src) for rel, src in etc.items()}, "argv": argv, "env": env,
-            "cwd": str(cwd or out), "stage": str(stage), "outer_mnt_ns": os.readlink("/proc/self/ns/mnt")}
-    (out / "nsetc.json").write_text(json.dumps(spec, indent=1))
-    cmd = unshare_argv() + ["--", sys.executable, "-I", str(NSETC), str(out / "nsetc.json")]
-    with open(out / "stdout", "wb") as so, open(out / "stderr", "wb") as se:
-        try:
-            rc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=so, stderr=se, timeout=timeout,
-                                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}).returncode
-        except subprocess.TimeoutExpired:
-            rc = -9
-    return NsRun(rc, (out / "stdout").read_bytes(), (out / "stderr").read_bytes(), out)
-
-
-def preload_state() -> str:
-    """The real /etc/ld.so.preload as a comparable string: absent, or its content and inode."""
-    path = Path("/etc/ld.so.preload")
-    if not path.exists():
-        return "absent"
-    st = path.stat()
-    return f"present ino={st.st_ino} mtime={st.st_mtime_ns} content={path.read_bytes()!r}"
 
 
 # --- what the stand-ins report ------------------------------------------------------------------

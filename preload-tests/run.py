@@ -34,8 +34,9 @@ import sys
 import time
 from pathlib import Path
 
-from harness import (BLOCK, SDK_DEFAULTS, Checks, check_healed, check_started, check_untouched, namespace_problem,
-                     ns_run, preload_state, read_gateway, shim_lines)
+from harness import (SDK_DEFAULTS, Checks, check_healed, check_started, check_untouched, read_gateway,
+                     shim_lines)
+from namespace import namespace_problem, ns_run, preload_state
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent

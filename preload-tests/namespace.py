@@ -31,6 +31,7 @@ def namespace_problem(scratch: Path) -> str | None:
         return f"{' '.join(unshare_argv())} true: {err}"
     if probe.returncode != 0:
         return f"{' '.join(unshare_argv())} true exited {probe.returncode}: {probe.stderr.decode(errors='replace').strip()}"
+    scratch.mkdir(parents=True, exist_ok=True)
     empty = scratch / "empty.preload"
     empty.write_text("")
     dry = ns_run(scratch, {"ld.so.preload": empty}, ["cat", "/etc/ld.so.preload"], {"PATH": "/usr/bin:/bin"})

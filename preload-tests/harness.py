@@ -150,7 +150,7 @@ def check_healed(c: Checks, what: str, child: Child, given: dict, parent_env: di
     wrong = sorted(k for k, v in added.items() if k in source and v != source[k])
     c(not wrong, f"{what}: each added key has the {'configured' if values is not None else 'parent' + chr(39) + 's'} value (differs: {wrong})")
     foreign = sorted(k for k, v in added.items() if k not in source and (k not in BLOCK or v not in source.values()))
-    c(not foreign, f"{what}: nothing else added (a key outside the block, or a value from nowhere: {foreign})")
+    c(not foreign, f"{what}: nothing else added (a key outside the block, or a value not from the source: {foreign})")
     mine = [l for l in lines if l.get("pid") == child.pid]
     c(len(mine) == 1, f"{what}: exactly one log line with its pid {child.pid} (has {len(mine)}: "
                       f"{'; '.join(brief(l) for l in mine) or 'none'})")

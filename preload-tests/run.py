@@ -42,6 +42,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 NOBODY = 65534
 PROXY = "http://10.200.0.1:3128"
+# Root's config in the secure scenario: a value neither the user, the parent nor the OpenShell
+# defaults have, so a value from anywhere else shows.
+ROOT_PROXY = "http://10.0.0.99:3128"
 
 
 class Env:
@@ -235,7 +238,7 @@ def s_secure(e: Env):
         shutil.copy(e.build / "dump", suid / name)
         os.chown(suid / name, 0, 0)
         os.chmod(suid / name, 0o4755)
-    config = {"values": {"HTTPS_PROXY": PROXY}}  # root's default config: the only trusted source
+    config = {"values": {"HTTPS_PROXY": ROOT_PROXY}}  # root's default config: the only trusted source
     (suid / "root-config.json").write_text(json.dumps(config))
     evil_ca = out / "evil-ca.pem"
     shutil.copy(REPO / "c-tests" / "test-ca.pem", evil_ca)
@@ -268,7 +271,7 @@ def s_secure(e: Env):
         if check_started(c, server, e.shim, "mcp-server-suid"):
             line = check_healed(c, "mcp-server-suid", server, sdk_env(user_env, own), parent_env, gw.pid, lines,
                                 via="start", reason="name:program", values=config["values"])
-            c(server.dump.env.get("HTTPS_PROXY") == PROXY, "mcp-server-suid: HTTPS_PROXY is root's configured value "
+            c(server.dump.env.get("HTTPS_PROXY") == ROOT_PROXY, "mcp-server-suid: HTTPS_PROXY is root's configured value "
                                                          f"(has {server.dump.env.get('HTTPS_PROXY')})")
             if line:
                 check_from(c, "mcp-server-suid", line, "config")

@@ -2,8 +2,9 @@
 SO := $(CURDIR)/target/release/libmcp_env_shim.so
 export SHIM := $(SO)
 PREFIX ?= /usr/local
+# make install CONFIG=path also installs that file as $(DESTDIR)/etc/mcp-env-shim/config.json.
 
-.PHONY: all build demo test unit c-tests integration bench lint install
+.PHONY: all build demo test unit c-tests preload-tests integration bench lint install
 
 all: build
 
@@ -13,13 +14,17 @@ build:
 demo: build
 	bash scripts/demo.sh
 
-test: build lint unit c-tests integration
+test: build lint unit c-tests preload-tests integration
 
 unit:
 	cargo test --release --workspace
 
 c-tests: build
 	$(MAKE) -C c-tests check SHIM=$(SO)
+
+# /etc/ld.so.preload for real, in private mount namespaces (root, or unprivileged user namespaces).
+preload-tests: build
+	$(MAKE) -C preload-tests check SHIM=$(SO)
 
 integration: build
 	bash integration/run.sh
@@ -34,3 +39,4 @@ lint:
 install: build
 	install -D -m 0755 target/release/libmcp_env_shim.so $(DESTDIR)$(PREFIX)/lib/libmcp_env_shim.so
 	install -D -m 0755 target/release/mcp-env-shim $(DESTDIR)$(PREFIX)/bin/mcp-env-shim
+	$(if $(CONFIG),install -D -m 0644 $(CONFIG) $(DESTDIR)/etc/mcp-env-shim/config.json)

@@ -66,6 +66,9 @@ def gateway_env(st: Stack, outdir: Path, shim: bool, mode: str | None = None) ->
     if shim:
         env["LD_PRELOAD"] = str(st.shim)
         env["MCP_ENV_SHIM_LOG"] = str(outdir / "shim.log")
+        # The gateway runs as root here: a privileged process writes only to a log that exists.
+        outdir.mkdir(parents=True, exist_ok=True)
+        (outdir / "shim.log").touch()
     if mode:
         env["MCP_ENV_SHIM"] = mode
     return env

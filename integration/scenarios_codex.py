@@ -176,6 +176,8 @@ def run_codex(st, out: Path, etc_preload: bool = False, ld_preload: bool = False
     (home / "config.toml").write_text(codex_config(port, st.up, report))
     env = agent_env(st.p1)
     env.update(HOME=str(out / "home"), CODEX_HOME=str(home), MCP_ENV_SHIM_LOG=str(out / "shim.log"))
+    # Run as root here: a privileged process writes only to a log file that exists.
+    (out / "shim.log").touch()
     if ld_preload:
         env["LD_PRELOAD"] = str(st.shim)
     argv = [str(CODEX), "exec", "--skip-git-repo-check", "-C", str(work), "Say hello."]

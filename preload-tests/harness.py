@@ -149,7 +149,10 @@ def check_healed(c: Checks, what: str, child: Child, given: dict, parent_env: di
                    f"{len(source)}: {' '.join(lacking)})")
     wrong = sorted(k for k, v in added.items() if k in source and v != source[k])
     c(not wrong, f"{what}: each added key has the {'configured' if values is not None else 'parent' + chr(39) + 's'} value (differs: {wrong})")
-    foreign = sorted(k for k, v in added.items() if k not in source and (k not in BLOCK or v not in source.values()))
+    # NODE_USE_ENV_PROXY=1 is implied by an added proxy key when no source has a value of it.
+    implied = any(k.lower().endswith("_proxy") and k.lower() != "no_proxy" for k in added)
+    foreign = sorted(k for k, v in added.items() if k not in source and (k not in BLOCK or v not in source.values())
+                     and not (implied and k == "NODE_USE_ENV_PROXY" and v == "1"))
     c(not foreign, f"{what}: nothing else added (a key outside the block, or a value not from the source: {foreign})")
     mine = [l for l in lines if l.get("pid") == child.pid]
     c(len(mine) == 1, f"{what}: exactly one log line with its pid {child.pid} (has {len(mine)}: "

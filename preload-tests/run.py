@@ -95,6 +95,8 @@ class Env:
         for key in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO"):
             env[key] = str(self.work / "ca" / "ca-bundle.pem")
         env["MCP_ENV_SHIM_LOG"] = str(out / "shim.log")
+        # A privileged process (these run as root) writes only to a log file that exists.
+        (out / "shim.log").touch()
         return env
 
 

@@ -1,10 +1,13 @@
 //! `mcp-env-shim`: the operator's view of the shim. `status` shows what the shim prepares in
-//! this environment, `explain` what it would do for a command, `log` what it did.
+//! this environment, `explain` what it would do for a command, `log` what it did, `diagnose`
+//! why a server's connection failed anyway.
 
+mod diagnose;
 mod explain;
 mod fs;
 mod log;
 mod loghealth;
+mod procfs;
 mod status;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +31,7 @@ enum Command {
     Status(status::Args),
     Explain(explain::Args),
     Log(log::Args),
+    Diagnose(diagnose::Args),
 }
 
 /// The session the library would prepare in this process.
@@ -50,6 +54,13 @@ fn main() -> ExitCode {
         Command::Status(a) => status::run(&session(), a),
         Command::Explain(a) => explain::run(&session(), a),
         Command::Log(a) => log::run(log_file(&session()), a),
+        Command::Diagnose(a) => {
+            let s = session();
+            match diagnose::run(&s, log_file(&s), a) {
+                Ok(found) => return ExitCode::from(u8::from(found)),
+                Err(e) => Err(e),
+            }
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -160,7 +160,7 @@ fn scratch(name: &str) -> PathBuf {
 
 #[test]
 fn every_subcommand_answers_help() {
-    for sub in ["status", "explain", "log"] {
+    for sub in ["status", "explain", "log", "diagnose"] {
         let (ok, out) = cli(&[], &[sub, "--help"]);
         assert!(ok, "{sub} --help failed: {out}");
         assert!(out.contains("Usage: mcp-env-shim"), "{sub}: {out}");
@@ -330,5 +330,178 @@ fn status_shows_that_log_lines_are_dropped_and_how_many_writers_lost() {
     assert!(
         out.contains("type=fifo") && out.contains("DROPPING LINES: it is a fifo"),
         "{out}"
+    );
+}
+
+// --- diagnose ---------------------------------------------------------------------------------
+
+fn testdata() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../diagnose/testdata")
+}
+
+const SHIM_4242: &str = r#"{"ts":"2026-05-06T17:01:58.000Z","event":"inject","pid":4242,"ppid":4200,"via":"execvp","exe":"/usr/bin/npx","reason":"name:package","injected":["HTTPS_PROXY"],"kept":["NODE_EXTRA_CA_CERTS"],"missing":{}}"#;
+
+#[test]
+fn diagnose_reads_openshells_logs_and_exits_1_on_a_failure() {
+    let dir = scratch("diag");
+    let shim = dir.join("shim.log");
+    std::fs::write(&shim, format!("{SHIM_4242}\n")).unwrap();
+    let sandbox = testdata();
+    let args = [
+        "diagnose",
+        "--sandbox-log",
+        sandbox.to_str().unwrap(),
+        "--shim-log",
+        shim.to_str().unwrap(),
+        "--json",
+    ];
+    let out = Command::new(env!("CARGO_BIN_EXE_mcp-env-shim"))
+        .env_clear()
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let findings: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let verdicts: Vec<_> = findings
+        .iter()
+        .map(|f| f["verdict"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            "policy-denied",
+            "policy-denied",
+            "not-injected",
+            "ca-own-kept"
+        ],
+        "newest first"
+    );
+    let own = &findings[3];
+    assert_eq!(
+        (own["pid"].as_u64(), own["server_pid"].as_u64()),
+        (Some(4242), Some(4242))
+    );
+    for k in ["pid", "exe", "server_pid", "verdict", "detail", "fix"] {
+        assert!(own.get(k).is_some(), "{k}: {own}");
+    }
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("4 failed connections") && err.contains("1 shim lines"),
+        "{err}"
+    );
+}
+
+#[test]
+fn diagnose_exits_0_on_no_failure_and_2_on_a_missing_log() {
+    let dir = scratch("diag0");
+    let log = dir.join("openshell.2026-05-06.log");
+    std::fs::write(&log, "2026-05-06T17:02:00.000Z OCSF NET:OPEN [INFO] ALLOWED /usr/bin/node(1) -> a:443 [policy:default engine:opa]\n").unwrap();
+    let shim = dir.join("shim.log");
+    std::fs::write(&shim, "").unwrap();
+    let run = |sandbox: &Path, shim: &Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_mcp-env-shim"))
+            .env_clear()
+            .args(["diagnose", "--sandbox-log"])
+            .arg(sandbox)
+            .arg("--shim-log")
+            .arg(shim)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run(&dir, &shim);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("0 failed connections (none) in 1 sandbox events"),
+        "{err}"
+    );
+    // No OpenShell log at all is not "no failures".
+    let empty = scratch("diag-empty");
+    let (code, err) = run(&empty, &shim);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("no OpenShell log in"), "{err}");
+    let (code, err) = run(&dir.join("missing.log"), &shim);
+    assert_eq!(code, Some(2), "{err}");
+    // An unreadable shim log is bad input; a missing one is reported and the run goes on.
+    let (code, err) = run(&dir, &dir.join("no-shim.log"));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("does not exist: the shim has written no line there"),
+        "{err}"
+    );
+    let (code, err) = run(&dir, &dir.join("openshell.2026-05-06.log/x"));
+    assert_eq!(code, Some(2), "{err}");
+}
+
+#[test]
+fn diagnose_follows_both_logs_across_the_daily_rotation() {
+    use std::io::{BufRead, Write};
+    let dir = scratch("follow");
+    // Yesterday's file, with an old failure: --follow starts from now and does not repeat it.
+    std::fs::copy(
+        testdata().join("openshell.2026-05-06.log"),
+        dir.join("openshell.2026-05-06.log"),
+    )
+    .unwrap();
+    let shim = dir.join("shim.log");
+    std::fs::write(&shim, "").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mcp-env-shim"))
+        .env_clear()
+        .args(["diagnose", "--follow", "--json", "--sandbox-log"])
+        .arg(&dir)
+        .arg("--shim-log")
+        .arg(&shim)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let now = || {
+        let out = Command::new("date")
+            .args(["-u", "+%Y-%m-%dT%H:%M:%S.%3NZ"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    // The shim logs a server, then the day turns: a new file, whose lines must be read.
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&shim)
+        .unwrap();
+    writeln!(f, r#"{{"ts":"{}","event":"inject","pid":31337,"ppid":31000,"via":"execvp","exe":"/x/mcp-server-new","reason":"name:program","injected":["HTTPS_PROXY"],"kept":["SSL_CERT_FILE"],"missing":{{}}}}"#, now()).unwrap();
+    let today = dir.join("openshell.2026-05-07.log");
+    let mut f = std::fs::File::create(&today).unwrap();
+    writeln!(f, "{} OCSF NET:OPEN [INFO] ALLOWED /usr/bin/python3(31337) -> api.example.com:443 [policy:default engine:opa]", now()).unwrap();
+    // Half a line first: nothing may be read of it until it is whole.
+    write!(f, "{} OCSF NET:FAIL [LOW] api.exa", now()).unwrap();
+    f.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(600)); // lets a poll see the half line
+    writeln!(f, "mple.com:443").unwrap();
+    let got = rx.recv_timeout(Duration::from_secs(20));
+    // SAFETY: the child this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    let _ = child.wait();
+    let line = got.expect("no finding from --follow within 20 s");
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["verdict"], "ca-own-kept", "{line}");
+    assert_eq!(v["pid"], 31337, "{line}");
+    assert_eq!(v["dest"], "api.example.com:443", "{line}");
+    assert!(
+        rx.try_recv().is_err(),
+        "the old day's failures are not repeated"
     );
 }

@@ -425,7 +425,7 @@ fn parent_cause(
     };
     (
         format!(
-            "so, at the time,{mode} the shim was not preloaded in the client that started it{parent}, the mode was off there, or that client starts servers where the hooks cannot see (a static or Go binary, such as Codex's)"
+            "at the time,{mode} the shim was not preloaded in the client that started it{parent}, the mode was off there, or that client starts servers where the hooks cannot see (a static or Go binary, such as Codex's)"
         ),
         format!("{preload}, or {block_fix}"),
     )

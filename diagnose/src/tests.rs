@@ -448,7 +448,8 @@ fn a_launchers_child_is_joined_by_name_once_both_are_gone() {
         (Some(603), Some(600), Join::Name)
     );
     assert!(
-        f[0].detail.contains("through uvx (PID 600"),
+        f[0].detail
+            .contains("the shim's line is for uvx (PID 600): the processes are gone"),
         "{}",
         f[0].detail
     );

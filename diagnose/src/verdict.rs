@@ -113,16 +113,16 @@ pub fn diagnose(f: &Failed, att: &Attribution, ctx: &Context) -> Finding {
         }
         (_, Some(l)) if l.event == "audit" => (
             Verdict::NotInjected,
-            format!("the shim ran in mode audit: it logged at {} what it would give{how} and changed nothing", l.ts),
+            format!("the shim ran in mode audit: it logged at {} what it would give and changed nothing", l.ts),
             "set MCP_ENV_SHIM=mcp (or the config's \"mode\") in the client's environment".to_string(),
         ),
         (Failure::DirectConnection, Some(l)) => {
             let proxy: Vec<&String> = l.injected.iter().chain(&l.kept).filter(|k| is_proxy_key(k)).collect();
             if proxy.is_empty() {
-                let why = missing_of(l, is_proxy_key);
+                let why = missing_of(l, is_proxy_key, &["HTTPS_PROXY", "https_proxy"]);
                 (
                     Verdict::NotInjected,
-                    format!("the shim selected it ({}){how} but had no proxy value to give ({why})", l.reason),
+                    format!("the shim selected it ({}) but had no proxy value to give ({why})", l.reason),
                     "give the client HTTPS_PROXY and https_proxy (the sandbox sets them), or set them in the config's \"values\"".into(),
                 )
             } else {
@@ -130,18 +130,23 @@ pub fn diagnose(f: &Failed, att: &Attribution, ctx: &Context) -> Finding {
                 let nuep = l.injected.iter().chain(&l.kept).any(|k| k == "NODE_USE_ENV_PROXY");
                 (
                     Verdict::ProxyIgnored,
-                    format!("the proxy keys reached it{how} ({given}) and it still connected directly: {}", runtime.proxy_note(nuep)),
+                    format!("the proxy keys reached it ({given}) and it still connected directly: {}", runtime.proxy_note(nuep)),
                     runtime.proxy_fix().to_string(),
                 )
             }
         }
-        (Failure::TlsHandshake, Some(l)) => ca_verdict(l, runtime, &how, ctx),
+        (Failure::TlsHandshake, Some(l)) => ca_verdict(l, runtime, ctx),
         (_, None) => not_injected(f, process, att, ctx),
     };
     finding.verdict = verdict;
-    finding.detail = match &f.paired {
-        Some(p) => format!("{detail} [{p}]"),
-        None => detail,
+    let notes: Vec<&str> = [how.as_str(), f.paired.as_deref().unwrap_or_default()]
+        .into_iter()
+        .filter(|n| !n.is_empty())
+        .collect();
+    finding.detail = if notes.is_empty() {
+        detail
+    } else {
+        format!("{detail} [{}]", notes.join("; "))
     };
     finding.fix = fix;
     finding
@@ -162,20 +167,31 @@ fn policy(f: &Failed) -> (String, String) {
     )
 }
 
-/// ", through its launcher PID N (npx)" when the line is an ancestor's.
+/// How the shim's line was found, when it is not the socket owner's own.
 fn joined(att: &Attribution, line: Option<&ShimLine>) -> String {
     let Some(l) = line else {
         return String::new();
     };
+    let whose = format!(
+        "the shim's line is for {} (PID {})",
+        basename(&l.exe),
+        l.pid
+    );
     match att.join {
         Join::Pid | Join::None => String::new(),
-        Join::Proc => format!(", through its ancestor PID {} ({}, alive)", l.pid, basename(&l.exe)),
-        Join::ShimLog => format!(", through its ancestor PID {} ({}, per the shim log's pid/ppid)", l.pid, basename(&l.exe)),
+        Join::Proc => format!("{whose}, its live ancestor"),
+        Join::ShimLog => format!("{whose}, its ancestor by the shim log's pid/ppid"),
         Join::Name => format!(
-            ", through {} (PID {}, the latest shim line whose name is in this process's parent chain or command line: the processes are gone)",
-            basename(&l.exe),
-            l.pid
+            "{whose}: the processes are gone, and it is the latest shim line whose program or server name is in this process's OCSF parent chain or command line"
         ),
+    }
+}
+
+/// A list for a human: at most four names, then how many more.
+fn short_list(items: &[String]) -> String {
+    match items.len() {
+        0..=4 => items.join(", "),
+        n => format!("{} and {} more", items[..3].join(", "), n - 3),
     }
 }
 
@@ -192,26 +208,19 @@ fn given(l: &ShimLine, keys: &[&String]) -> String {
     parts.join("; ")
 }
 
-fn missing_of(l: &ShimLine, pred: fn(&str) -> bool) -> String {
-    let m: Vec<String> = l
-        .missing
-        .iter()
-        .filter(|(k, _)| pred(k))
-        .map(|(k, why)| format!("{k} {why}"))
-        .collect();
+/// The keys the shim could not give, those `first` names first.
+fn missing_of(l: &ShimLine, pred: fn(&str) -> bool, first: &[&str]) -> String {
+    let mut m: Vec<&(String, String)> = l.missing.iter().filter(|(k, _)| pred(k)).collect();
+    m.sort_by_key(|(k, _)| !first.contains(&k.as_str()));
+    let m: Vec<String> = m.iter().map(|(k, why)| format!("{k} {why}")).collect();
     if m.is_empty() {
         "none was injected or kept".into()
     } else {
-        m.join(", ")
+        short_list(&m)
     }
 }
 
-fn ca_verdict(
-    l: &ShimLine,
-    runtime: Runtime,
-    how: &str,
-    ctx: &Context,
-) -> (Verdict, String, String) {
+fn ca_verdict(l: &ShimLine, runtime: Runtime, ctx: &Context) -> (Verdict, String, String) {
     let reads = runtime.ca_keys();
     let relevant = |k: &&String| reads.is_empty() || reads.contains(&k.as_str());
     let kept: Vec<&String> = l.kept.iter().filter(|k| is_ca_key(k)).collect();
@@ -229,7 +238,7 @@ fn ca_verdict(
         return (
             Verdict::CaOwnKept,
             format!(
-                "the server declares its own {}{how}, which the shim kept (it never overrides a key the server has): that is not the sandbox CA, so {} rejects the proxy's certificate",
+                "the server declares its own {}, which the shim kept (it never overrides a key the server has): that is not the sandbox CA, so {} rejects the proxy's certificate",
                 list(&kept_read),
                 runtime.name()
             ),
@@ -242,7 +251,7 @@ fn ca_verdict(
         return (
             Verdict::CaIgnored,
             format!(
-                "the shim gave it {}{how}, but {} reads another trust store: {}",
+                "the shim gave it {}, but {} reads another trust store: {}",
                 given(l, &got),
                 runtime.name(),
                 runtime.ca_note()
@@ -250,12 +259,12 @@ fn ca_verdict(
             runtime.ca_fix(&value),
         );
     }
-    let why = missing_of(l, is_ca_key);
+    let why = missing_of(l, is_ca_key, runtime.ca_keys());
     let key = runtime.ca_key();
     (
         Verdict::CaNotGiven,
         format!(
-            "no CA key reached it: the shim selected it ({}){how} but had no CA value to give ({why})",
+            "no CA key reached it: the shim selected it ({}) but had no CA value to give ({why})",
             l.reason
         ),
         format!(

@@ -24,6 +24,7 @@ from pathlib import Path
 from harness.gateways import Run, run_gateway, server_entry
 from harness.procs import Procs
 from harness.sandbox import API_HOST, Proxy, Upstream, agent_env, start_proxy, start_upstream
+from scenarios_diagnose import DIAGNOSE_SCENARIOS
 
 # What call 2 must fail with when the server has neither proxy nor CA: the name does not resolve
 # outside the proxy (Node: ENOTFOUND from getaddrinfo; Python: gaierror), or, had it resolved,
@@ -223,6 +224,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that `finally` stops everything
 
     todo = [(f"{kind}-{sid}", title, fn, kind) for kind in ("node", "python") for sid, title, fn in SCENARIOS]
+    todo += [(name, title, fn, kind) for name, title, kind, fn in DIAGNOSE_SCENARIOS]
     todo = [t for t in todo if not args.only or any(t[0].startswith(p) for p in args.only)]
     shutil.rmtree(args.work, ignore_errors=True)
     args.work.mkdir(parents=True)

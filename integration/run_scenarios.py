@@ -25,6 +25,7 @@ from harness.gateways import Run, run_gateway, server_entry
 from harness.procs import Procs
 from harness.sandbox import API_HOST, Proxy, Upstream, agent_env, start_proxy, start_upstream
 from scenarios_codex import CODEX_SCENARIOS
+from scenarios_diagnose import DIAGNOSE_SCENARIOS
 
 # What call 2 must fail with when the server has neither proxy nor CA: the name does not resolve
 # outside the proxy (Node: ENOTFOUND from getaddrinfo; Python: gaierror), or, had it resolved,
@@ -228,6 +229,7 @@ def main() -> int:
 
     todo = [(f"{kind}-{sid}", title, fn, kind) for kind in ("node", "python") for sid, title, fn in SCENARIOS]
     todo += [(f"codex-{sid}", title, fn, "codex") for sid, title, fn in CODEX_SCENARIOS]  # issue 9: scenarios_codex.py
+    todo += [(name, title, fn, kind) for name, title, kind, fn in DIAGNOSE_SCENARIOS]
     todo = [t for t in todo if not args.only or any(t[0].startswith(p) for p in args.only)]
     shutil.rmtree(args.work, ignore_errors=True)
     args.work.mkdir(parents=True)

@@ -241,9 +241,10 @@ impl Env for HostEnv {
 /// The file system through raw system calls.
 pub struct HostFs;
 
-/// Calls `f` with `path` NUL-terminated; `None` if it holds a NUL.
+/// Calls `f` with `path` NUL-terminated; `None` if it holds a NUL or is longer than the
+/// longest config path (the same rule the CLI follows).
 fn with_c_path<T>(path: &str, f: impl FnOnce(*const c_char) -> T) -> Option<T> {
-    if path.as_bytes().contains(&0) {
+    if path.len() > config::MAX_CONFIG_PATH || path.as_bytes().contains(&0) {
         return None;
     }
     let mut buf: Vec<u8> = Vec::with_capacity(path.len() + 1);
@@ -258,36 +259,32 @@ impl Fs for HostFs {
         with_c_path(path, |p| unsafe { crate::sys::stat(p) }.is_some()).unwrap_or(false)
     }
 
+    /// Only a regular file of at most `config::MAX_CONFIG_BYTES`, UTF-8, opened non-blocking
+    /// (a FIFO must not hang every process at load): the rules and texts the CLI shares.
     fn read(&self, path: &str) -> Result<String, String> {
-        // O_NONBLOCK: opening a FIFO must not hang every process at load; it is refused below.
         let flags = libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NONBLOCK;
         // SAFETY: a NUL-terminated path.
         let fd = with_c_path(path, |p| unsafe {
             crate::sys::openat(libc::AT_FDCWD, p, flags, 0)
         })
-        .ok_or("the path contains a NUL byte")?;
+        .ok_or(config::BAD_PATH)?;
         let fd = crate::sys::ret(fd).map_err(config::os_error)? as c_int;
         let result = read_all(fd);
         crate::sys::close(fd);
-        String::from_utf8(result?).map_err(|_| config::NOT_UTF8.to_string())
+        config::config_text(result?).map_err(String::from)
     }
 }
 
-/// Reads a regular file of at most `config::MAX_CONFIG_BYTES` to the end. A device, FIFO or
-/// huge file is refused: it could hang or exhaust every process at load.
+/// Reads a config file to the end, refusing what `config::check_config_file` refuses; one
+/// byte past the limit tells a file that grew since `fstat` from one that fits.
 fn read_all(fd: c_int) -> Result<Vec<u8>, String> {
     let st = crate::sys::fstat(fd).ok_or_else(|| config::os_error(libc::EBADF))?;
-    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
-        return Err(config::NOT_REGULAR.to_string());
-    }
-    let size = usize::try_from(st.st_size).unwrap_or(usize::MAX);
-    if size > config::MAX_CONFIG_BYTES {
-        return Err(config::too_large());
-    }
-    let mut data: Vec<u8> = Vec::with_capacity(size + 1);
+    let size = u64::try_from(st.st_size).unwrap_or(u64::MAX);
+    config::check_config_file(st.st_mode & libc::S_IFMT == libc::S_IFREG, size)?;
+    let mut data: Vec<u8> = Vec::with_capacity(size as usize + 1);
     loop {
         if data.len() > config::MAX_CONFIG_BYTES {
-            return Err(config::too_large());
+            return Err(config::TOO_LARGE.to_string());
         }
         if data.len() == data.capacity() {
             data.reserve(4096);

@@ -1,44 +1,76 @@
-//! `mcp-env-shim log`: the shim's JSON log as one short line per event.
+//! `mcp-env-shim log`: the shim's JSON log as one short line per event. The log is bytes: a
+//! shared stderr file may hold other programs' lines, in any encoding; each line is decoded
+//! lossily and kept only if it is a JSON object.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
 
-pub fn run(args: &[String]) -> Result<(), String> {
-    let mut file = std::env::var("MCP_ENV_SHIM_LOG")
-        .ok()
-        .filter(|p| p.starts_with('/'));
-    let mut pid: Option<i64> = None;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--pid" => {
-                let p = it.next().ok_or("--pid needs a number")?;
-                pid = Some(
-                    p.parse()
-                        .map_err(|_| format!("--pid {p:?} is not a number"))?,
-                );
-            }
-            path => file = Some(path.to_string()),
+/// The shim's log as one short line per event.
+///
+/// FILE defaults to the log the library writes: MCP_ENV_SHIM_LOG, else the config's `log`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The log file.
+    #[arg(value_name = "FILE")]
+    file: Option<PathBuf>,
+    /// Keep the events of one child: the number the sandbox proxy logs in parentheses.
+    #[arg(long, value_name = "PID")]
+    pid: Option<i64>,
+}
+
+pub fn run(default: Option<PathBuf>, args: &Args) -> Result<(), String> {
+    let file = args.file.clone().or(default).ok_or(
+        "no log file: give one, or set MCP_ENV_SHIM_LOG (or the config's \"log\") to an absolute path",
+    )?;
+    for_each_object(&file, |v| {
+        if args.pid.is_none() || v.get("pid").and_then(Value::as_i64) == args.pid {
+            println!("{}", summary(v));
         }
-    }
-    let file = file.ok_or("no log file: give one, or set MCP_ENV_SHIM_LOG to an absolute path")?;
-    let text = std::fs::read_to_string(&file).map_err(|e| format!("{file}: {e}"))?;
-    for line in text.lines() {
-        let Ok(v) = serde_json::from_str::<Value>(line) else {
-            continue; // another program's line on a shared stderr
-        };
-        if pid.is_some_and(|p| v["pid"].as_i64() != Some(p)) {
+    })
+}
+
+/// Calls `f` with each line of `path` that is a JSON object; other lines are skipped.
+pub fn for_each_object(path: &Path, mut f: impl FnMut(&Map<String, Value>)) -> Result<(), String> {
+    for_each_line(path, |v| {
+        if let Some(v) = v {
+            f(v)
+        }
+    })
+}
+
+/// Calls `f` with each non-empty line of `path`: the object, or `None` for a line that is not
+/// a JSON object.
+pub fn for_each_line(
+    path: &Path,
+    mut f: impl FnMut(Option<&Map<String, Value>>),
+) -> Result<(), String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    for line in BufReader::new(file).split(b'\n') {
+        let line = line.map_err(|e| format!("{}: {e}", path.display()))?;
+        if line.is_empty() {
             continue;
         }
-        println!("{}", summary(&v));
+        match parse(&line) {
+            Some(Value::Object(v)) => f(Some(&v)),
+            _ => f(None),
+        }
     }
     Ok(())
 }
 
+/// A line as JSON; bytes that are not UTF-8 become U+FFFD first, as the shim itself never
+/// writes them (it escapes them as \u00XX).
+fn parse(line: &[u8]) -> Option<Value> {
+    serde_json::from_str(&String::from_utf8_lossy(line)).ok()
+}
+
 /// `ts event pid via exe reason +injected =kept !missing` or the warning's text.
-fn summary(v: &Value) -> String {
-    let s = |k: &str| v[k].as_str().unwrap_or("-").to_string();
+fn summary(v: &Map<String, Value>) -> String {
+    let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("-").to_string();
     let list = |k: &str| {
-        v[k].as_array()
+        v.get(k)
+            .and_then(Value::as_array)
             .map(|a| {
                 a.iter()
                     .filter_map(Value::as_str)
@@ -47,8 +79,9 @@ fn summary(v: &Value) -> String {
             })
             .unwrap_or_default()
     };
-    let head = format!("{} {:<11} pid={:<7}", s("ts"), s("event"), v["pid"]);
-    match v["event"].as_str() {
+    let pid = v.get("pid").cloned().unwrap_or(Value::Null);
+    let head = format!("{} {:<11} pid={pid:<7}", s("ts"), s("event"));
+    let mut out = match v.get("event").and_then(Value::as_str) {
         Some("warn") => format!("{head} {}", s("msg")),
         _ => {
             let mut out = format!(
@@ -61,10 +94,14 @@ fn summary(v: &Value) -> String {
             if !list("kept").is_empty() {
                 out += &format!(" ={}", list("kept"));
             }
-            if let Some(e) = v["errno"].as_i64() {
+            if let Some(e) = v.get("errno").and_then(Value::as_i64) {
                 out += &format!(" errno={e}");
             }
             out
         }
+    };
+    if let Some(n) = v.get("dropped").and_then(Value::as_u64) {
+        out += &format!(" (dropped {n} earlier lines)");
     }
+    out
 }

@@ -1,52 +1,78 @@
 //! `mcp-env-shim`: the operator's view of the shim. `status` shows what the shim prepares in
-//! this environment, `explain` what it would do for a command, `log` what it did.
+//! this environment, `explain` what it would do for a command, `log` what it did, `diagnose`
+//! why a server's connection failed anyway.
 
+mod diagnose;
 mod explain;
 mod fs;
 mod log;
+mod loghealth;
+mod procfs;
 mod status;
 
-use fs::HostFs;
-use mcp_env_shim_core::session::{Process, Session};
+use clap::{Parser, Subcommand};
+use fs::{HostEnv, HostFs};
+use mcp_env_shim_core::session::{LogTarget, Process, Session};
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage:
-  mcp-env-shim status
-      what the shim prepares from this environment and config: mode, log, each key's value
-      and where it comes from, or why it is left out
-  mcp-env-shim explain [--inherit] [--env KEY=VALUE]... -- COMMAND [ARG]...
-      whether a child started as COMMAND would be selected, why, and what it would get;
-      the child's environment is an MCP client's fresh one (HOME LOGNAME PATH SHELL TERM
-      USER plus each --env), or this whole environment with --inherit
-  mcp-env-shim log [FILE] [--pid PID]
-      the shim's log as one short line per event (FILE defaults to $MCP_ENV_SHIM_LOG);
-      --pid keeps the events of one child, the number the sandbox proxy logs";
+/// The operator's view of mcp-env-shim, from the same environment and config as the library.
+#[derive(Parser)]
+#[command(name = "mcp-env-shim", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Status(status::Args),
+    Explain(explain::Args),
+    Log(log::Args),
+    Diagnose(diagnose::Args),
+}
 
 /// The session the library would prepare in this process.
 fn session() -> Session {
-    Session::prepare(
-        &|k: &str| std::env::var(k).ok(),
-        Process::default(),
-        &HostFs,
-    )
+    // As the library would in this process: root is privileged (the CLI is never set-user-ID).
+    // SAFETY: geteuid has no preconditions.
+    let privileged = unsafe { libc::geteuid() } == 0;
+    let process = Process {
+        secure: false,
+        privileged,
+    };
+    Session::prepare(&HostEnv, process, &HostFs)
+}
+
+/// The log file the library writes, if it writes one.
+pub fn log_file(s: &Session) -> Option<PathBuf> {
+    match &s.log {
+        LogTarget::File(p) => Some(PathBuf::from(OsStr::from_bytes(p.as_bytes()))),
+        _ => None,
+    }
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("status") => status::run(&session()),
-        Some("explain") => explain::run(&session(), &args[1..]),
-        Some("log") => log::run(&args[1..]),
-        Some("-h" | "--help" | "help") => {
-            println!("{USAGE}");
-            Ok(())
+    // Usage errors exit with 2, as clap does itself.
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Status(a) => status::run(&session(), a),
+        Command::Explain(a) => explain::run(&session(), a),
+        Command::Log(a) => log::run(log_file(&session()), a),
+        Command::Diagnose(a) => {
+            let s = session();
+            match diagnose::run(&s, log_file(&s), a) {
+                Ok(found) => return ExitCode::from(u8::from(found)),
+                Err(e) => Err(e),
+            }
         }
-        _ => Err(USAGE.to_string()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{e}");
+            eprintln!("mcp-env-shim: {e}");
             ExitCode::from(2)
         }
     }

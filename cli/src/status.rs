@@ -1,11 +1,33 @@
-//! `mcp-env-shim status`: the prepared session, key by key.
+//! `mcp-env-shim status`: the prepared session, key by key, and the log's health: whether the
+//! shim can write its lines where they are meant to go, and what the log says about lines lost.
 
 use crate::fs::HostFs;
+use crate::loghealth::{self, Health};
 use mcp_env_shim_core::session::{LogTarget, Session, Source};
+use serde_json::{json, Value};
 
-pub fn run(s: &Session) -> Result<(), String> {
+/// What the shim prepares from this environment and config: mode, log and its health, each
+/// key's value and where it comes from, or why it is left out.
+#[derive(clap::Args)]
+pub struct Args {
+    /// One JSON object instead of lines.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(s: &Session, args: &Args) -> Result<(), String> {
+    let health = crate::log_file(s).map(|p| loghealth::check(&p));
+    if args.json {
+        println!("{}", to_json(s, health.as_ref()));
+        return Ok(());
+    }
     println!("mode: {}", s.mode.as_str());
     println!("log:  {}", log_target(&s.log));
+    if let Some(h) = &health {
+        for line in h.lines() {
+            println!("{line}");
+        }
+    }
     for w in &s.warnings {
         println!("warning: {w}");
     }
@@ -21,6 +43,33 @@ pub fn run(s: &Session) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+fn to_json(s: &Session, health: Option<&Health>) -> Value {
+    let keys: Vec<Value> = s
+        .report(&HostFs)
+        .into_iter()
+        .map(|k| match k.value {
+            Ok((value, src)) => json!({
+                "key": k.name,
+                "value": String::from_utf8_lossy(&value),
+                "source": source(&src),
+            }),
+            Err(why) => json!({"key": k.name, "missing": why.as_str()}),
+        })
+        .collect();
+    let mut log = json!({"target": log_target(&s.log)});
+    if let (Some(h), Some(obj)) = (health, log.as_object_mut()) {
+        if let Value::Object(more) = h.to_json() {
+            obj.extend(more);
+        }
+    }
+    json!({
+        "mode": s.mode.as_str(),
+        "log": log,
+        "warnings": s.warnings,
+        "keys": keys,
+    })
 }
 
 pub fn log_target(t: &LogTarget) -> String {

@@ -7,15 +7,39 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use serde::Deserialize;
 
-/// The largest config file read; a config is a few hundred bytes. The library and the CLI
-/// read a config by the same rules: a regular file (a FIFO or a device could hang or exhaust
-/// every process at load), of at most this size, in UTF-8.
+/// The largest config file the shim reads: a config is a few hundred bytes, and every process
+/// reads it at load. The library and the CLI share this limit and the texts below, so that
+/// `mcp-env-shim status` reports exactly what the library decides.
 pub const MAX_CONFIG_BYTES: usize = 1 << 20;
+/// A FIFO, device or directory is refused: reading it could hang or exhaust every process.
 pub const NOT_REGULAR: &str = "not a regular file";
+/// A file over `MAX_CONFIG_BYTES` (checked by a test).
+pub const TOO_LARGE: &str = "larger than 1048576 bytes";
+/// The config is JSON: UTF-8.
 pub const NOT_UTF8: &str = "the file is not UTF-8";
+/// The longest config path the library takes (it builds the C string on its stack).
+pub const MAX_CONFIG_PATH: usize = 1023;
+/// A path over `MAX_CONFIG_PATH` bytes, or one that holds a NUL.
+pub const BAD_PATH: &str = "the path is too long or contains a NUL byte";
 
-pub fn too_large() -> String {
-    format!("larger than {MAX_CONFIG_BYTES} bytes")
+/// Whether a config file may be read, from what `fstat` says of the open file: only a regular
+/// file of at most `MAX_CONFIG_BYTES`.
+pub fn check_config_file(regular: bool, size: u64) -> Result<(), &'static str> {
+    if !regular {
+        Err(NOT_REGULAR)
+    } else if size > MAX_CONFIG_BYTES as u64 {
+        Err(TOO_LARGE)
+    } else {
+        Ok(())
+    }
+}
+
+/// The config's text from the bytes read (at most `MAX_CONFIG_BYTES`, or `TOO_LARGE`).
+pub fn config_text(bytes: Vec<u8>) -> Result<String, &'static str> {
+    if bytes.len() > MAX_CONFIG_BYTES {
+        return Err(TOO_LARGE);
+    }
+    String::from_utf8(bytes).map_err(|_| NOT_UTF8)
 }
 
 /// An errno as text, the same in the library (which has no strerror) and the CLI.
@@ -148,6 +172,23 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_size_limit_and_its_text_agree() {
+        assert_eq!(TOO_LARGE, format!("larger than {MAX_CONFIG_BYTES} bytes"));
+        assert_eq!(check_config_file(true, MAX_CONFIG_BYTES as u64), Ok(()));
+        assert_eq!(
+            check_config_file(true, MAX_CONFIG_BYTES as u64 + 1),
+            Err(TOO_LARGE)
+        );
+        assert_eq!(check_config_file(false, 10), Err(NOT_REGULAR));
+        assert_eq!(config_text(b"{}".to_vec()), Ok("{}".into()));
+        assert_eq!(config_text(b"caf\xe9".to_vec()), Err(NOT_UTF8));
+        assert_eq!(
+            config_text(vec![b' '; MAX_CONFIG_BYTES + 1]),
+            Err(TOO_LARGE)
+        );
+    }
 
     #[test]
     fn modes_parse_with_their_synonyms() {

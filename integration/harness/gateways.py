@@ -76,13 +76,14 @@ def server_entry(kind: str, up: Upstream, extra_env: dict | None = None) -> dict
     return entry
 
 
-def run_gateway(kind: str, entry: dict, env: dict, outdir: Path, procs: Procs, timeout: float = 60) -> Run:
+def run_gateway(kind: str, entry: dict, env: dict, outdir: Path, procs: Procs, timeout: float = 60,
+                prefix: list[str] | None = None) -> Run:
     outdir.mkdir(parents=True, exist_ok=True)
     err_file = outdir / "gateway.stderr"
     (outdir / "server-entry.json").write_text(json.dumps(entry, indent=1))
     started = time.monotonic()
     with open(err_file, "wb") as err:
-        proc = subprocess.Popen(GATEWAY_ARGV[kind] + [json.dumps(entry)], stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen((prefix or []) + GATEWAY_ARGV[kind] + [json.dumps(entry)], stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=err, env=env, start_new_session=True)
         procs.note_group(proc.pid)
         try:

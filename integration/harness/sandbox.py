@@ -72,7 +72,7 @@ def start_upstream(procs: Procs, work: Path) -> tuple[Upstream, int]:
     return up, ports["tls_port"]
 
 
-def start_proxy(procs: Procs, work: Path, name: str, upstream_tls_port: int) -> Proxy:
+def start_proxy(procs: Procs, work: Path, name: str, upstream_tls_port: int, options: dict | None = None) -> Proxy:
     d = work / name
     confdir = d / "confdir"
     confdir.mkdir(parents=True)
@@ -85,6 +85,8 @@ def start_proxy(procs: Procs, work: Path, name: str, upstream_tls_port: int) -> 
             "--set", f"flow_log={flow}",
             "--set", f"ready_file={ready}",
             "--set", f"ssl_verify_upstream_trusted_ca={work / 'upstream-certs' / 'upstream-ca.pem'}"]
+    for key, value in (options or {}).items():
+        argv += ["--set", f"{key}={value}"]
     proc = procs.start(name, argv, log)
     port = wait_until(name, lambda: ready.exists() and json.loads(ready.read_text())["port"], 60, proc, log)
     ca = confdir / "mitmproxy-ca-cert.pem"

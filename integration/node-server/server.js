@@ -4,7 +4,9 @@
 // OAuth token endpoint over HTTPS and retries. HTTP goes through undici's EnvHttpProxyAgent, which
 // honours http(s)_proxy/no_proxy (Node 20 has no NODE_USE_ENV_PROXY); the CA comes from Node's
 // NODE_EXTRA_CA_CERTS. Documented env: TOKENDEMO_API_URL, TOKENDEMO_TOKEN_URL,
-// TOKENDEMO_CLIENT_ID, TOKENDEMO_CLIENT_SECRET, TOKENDEMO_CACHED_TOKEN.
+// TOKENDEMO_CLIENT_ID, TOKENDEMO_CLIENT_SECRET, TOKENDEMO_CACHED_TOKEN, and TOKENDEMO_FETCH=builtin
+// to refresh with Node's built-in fetch instead, as many servers do (it ignores the proxy
+// variables unless NODE_USE_ENV_PROXY=1 on Node >= 22.21 / 24.5).
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { EnvHttpProxyAgent, fetch } from 'undici';
@@ -29,9 +31,10 @@ function describe(err) {
 async function refresh() {
   let res;
   try {
-    res = await fetch(tokenUrl, {
+    const viaBuiltin = env.TOKENDEMO_FETCH === 'builtin';
+    res = await (viaBuiltin ? globalThis.fetch : fetch)(tokenUrl, {
       method: 'POST',
-      dispatcher,
+      ...(viaBuiltin ? {} : { dispatcher }),
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({
         grant_type: 'client_credentials',

@@ -1,14 +1,14 @@
 /* The variadic exec functions. Stable Rust cannot define a variadic function, so these build
  * their argv on the stack, as glibc does, and hand over to the Rust hook. No allocation. */
-#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 
-extern char **environ;
 int __mcp_env_shim_exec_list(int which, const char *path, char *const argv[], char *const envp[]);
 
-/* Counts the arguments up to the terminating NULL, arg0 included. */
+/* Counts the arguments up to the terminating NULL, arg0 included. Too many: E2BIG, as glibc
+ * says, set by the Rust side (which = -1): errno is not named here, so that the library imports
+ * no libc symbol for it. */
 #define COUNT_ARGS(arg, argc)                                   \
     do {                                                        \
         va_list ap_;                                            \
@@ -16,8 +16,7 @@ int __mcp_env_shim_exec_list(int which, const char *path, char *const argv[], ch
         for (argc = 1; va_arg(ap_, const char *) != NULL; argc++) \
             if (argc == INT_MAX) {                              \
                 va_end(ap_);                                    \
-                errno = E2BIG;                                  \
-                return -1;                                      \
+                return __mcp_env_shim_exec_list(-1, NULL, NULL, NULL); \
             }                                                   \
         va_end(ap_);                                            \
     } while (0)
@@ -38,7 +37,7 @@ int execl(const char *path, const char *arg, ...) {
     va_start(ap, arg);
     fill(argv, argc, arg, &ap);
     va_end(ap);
-    return __mcp_env_shim_exec_list(0, path, (char *const *)argv, environ);
+    return __mcp_env_shim_exec_list(0, path, (char *const *)argv, NULL); /* the current environ */
 }
 
 int execlp(const char *file, const char *arg, ...) {
@@ -49,7 +48,7 @@ int execlp(const char *file, const char *arg, ...) {
     va_start(ap, arg);
     fill(argv, argc, arg, &ap);
     va_end(ap);
-    return __mcp_env_shim_exec_list(1, file, (char *const *)argv, environ);
+    return __mcp_env_shim_exec_list(1, file, (char *const *)argv, NULL); /* the current environ */
 }
 
 int execle(const char *path, const char *arg, ...) {

@@ -37,10 +37,6 @@ const MAX_ARGS: usize = 64;
 /// The most of a parent's environment read.
 const MAX_PARENT_ENV: usize = 4 << 20;
 
-extern "C" {
-    static mut environ: Argv;
-}
-
 /// Heals this process if it is an MCP server missing block keys; true if `environ` changed.
 pub fn at_start(argc: c_int, argv: Argv, env: &HostEnv, process: Process) -> bool {
     let args = own_args(argc, argv);
@@ -99,7 +95,7 @@ pub fn at_start(argc: c_int, argv: Argv, env: &HostEnv, process: Process) -> boo
         core::mem::forget(mem);
         // SAFETY: before main, nothing else reads or writes environ; the new array holds the
         // old entries unchanged and the added ones after them.
-        unsafe { environ = array };
+        unsafe { crate::real::set_environ(array) };
     }
     let journal = env.journal_stream();
     let stderr = match s.log {

@@ -12,15 +12,15 @@ use crate::spawn::{exec, spawn, Exe, Target, Via};
 use core::ffi::{c_char, c_int};
 use libc::{pid_t, posix_spawn_file_actions_t, posix_spawnattr_t};
 
-extern "C" {
-    static environ: Argv;
-}
-
 /// The current environment, which the forms without an envp use (libuv sets it in its child
 /// before calling exec).
 fn current_env() -> Argv {
-    // SAFETY: reading the process's environ pointer, as libc's own execv does.
-    unsafe { environ }
+    let at = crate::real::environ();
+    if at.is_null() {
+        return core::ptr::null();
+    }
+    // SAFETY: the address of the process's environ variable; reading it as libc's execv does.
+    unsafe { *at }
 }
 
 /// A path as execve takes it.
@@ -199,8 +199,9 @@ unsafe fn spawn_either(
     }
 }
 
-/// Called by the variadic `execl`, `execle` (`search` 0) and `execlp` (`search` 1) in
-/// `execl.c` once they have built their argv on the stack.
+/// Called by the variadic `execl` (`which` 0), `execlp` (1) and `execle` (2) in `execl.c` once
+/// they have built their argv on the stack; `execl` and `execlp` pass no envp (they use the
+/// current environment, read here); `which` -1 reports too many arguments (E2BIG).
 ///
 /// # Safety
 /// As `execve(3)`.
@@ -211,6 +212,11 @@ pub unsafe extern "C" fn __mcp_env_shim_exec_list(
     argv: Argv,
     envp: Argv,
 ) -> c_int {
+    if which < 0 {
+        crate::spawn::set_errno(libc::E2BIG);
+        return -1;
+    }
+    let envp = if which == 2 { envp } else { current_env() };
     // SAFETY: forwarded as received.
     unsafe {
         match which {

@@ -19,7 +19,6 @@ use core::ffi::{c_char, c_int};
 use core::sync::atomic::{AtomicPtr, Ordering};
 use mcp_env_shim_core::block::BUILTIN;
 use mcp_env_shim_core::config;
-use mcp_env_shim_core::envp::KeyTable;
 use mcp_env_shim_core::session::{Env, Fs, LogTarget, Process, Session};
 
 /// What the hooks read: the session and what the process was at load.
@@ -39,29 +38,30 @@ pub fn edge() -> Option<&'static Edge> {
     unsafe { EDGE.load(Ordering::Acquire).as_ref() }
 }
 
-extern "C" {
-    static mut environ: Argv;
-}
-
 #[used]
 #[link_section = ".init_array"]
 static INIT: extern "C" fn(c_int, Argv, Argv) = init;
 
 /// glibc calls each initialiser with `(argc, argv, envp)`.
-extern "C" fn init(argc: c_int, argv: Argv, _envp: Argv) {
-    crate::real::resolve_all();
-    let secure = at_secure();
+extern "C" fn init(argc: c_int, argv: Argv, envp: Argv) {
+    let mut buf = [0usize; 128];
+    let aux = auxv(argc, argv, envp, &mut buf);
+    crate::real::resolve_all(
+        aux_value(aux, libc::AT_PHDR),
+        aux_value(aux, libc::AT_PHNUM),
+    );
+    let secure = at_secure(aux);
     let process = Process {
         secure,
         privileged: secure || crate::sys::geteuid() == 0,
     };
     // SAFETY: libc's constructor has run (libc is this library's dependency): environ is the
     // environment main will see. Nothing else runs in the process during constructors.
-    let current = unsafe { environ };
+    let current = crate::real::current_environ();
     let mut env = HostEnv::new(current);
     if crate::heal::at_start(argc, argv, &env, process) {
         // SAFETY: as above; heal replaced it.
-        env = HostEnv::new(unsafe { environ });
+        env = HostEnv::new(crate::real::current_environ());
     }
     let session = Session::prepare(&env, process, &HostFs);
     let journal = (!secure).then(|| env.journal_stream()).flatten();
@@ -77,20 +77,53 @@ extern "C" fn init(argc: c_int, argv: Argv, _envp: Argv) {
     EDGE.store(Box::into_raw(Box::new(edge)), Ordering::Release);
 }
 
-/// Secure-execution mode (`AT_SECURE`), without a libc symbol: the auxiliary vector from
-/// `prctl(PR_GET_AUXV)` (Linux 6.4), else `/proc/self/auxv`, else the classic test (real and
-/// effective ids differ). Not read past the environment on the stack: in secure mode the
-/// loader removes variables from that array in place, and what follows its NULL is no longer
-/// the auxiliary vector.
-fn at_secure() -> bool {
-    let mut aux = [0usize; 128];
-    let n = crate::sys::auxv(&mut aux).unwrap_or(0);
-    let pairs = aux.get(..n.min(aux.len())).unwrap_or_default();
-    let mut it = pairs.chunks_exact(2);
-    match it.find(|p| p.first() == Some(&(libc::AT_SECURE as usize)) || p.first() == Some(&0)) {
-        Some([t, v]) if *t == libc::AT_SECURE as usize => *v != 0,
-        _ if n > 0 => false,
-        _ => crate::sys::ids_differ(),
+/// The auxiliary vector as (type, value) words, without a libc symbol: on the initial stack
+/// after the environment when the loader's `envp` is that array, else from
+/// `prctl(PR_GET_AUXV)` or `/proc/self/auxv` into `buf`. In secure mode the loader has removed
+/// variables from the environment in place, shifting the rest down and leaving NULLs behind:
+/// the vector starts after that run of NULLs.
+pub fn auxv(argc: c_int, argv: Argv, envp: Argv, buf: &mut [usize; 128]) -> &[usize] {
+    let initial = !argv.is_null()
+        && argc >= 0
+        // SAFETY: argv has argc entries and a NULL.
+        && unsafe { argv.add(argc as usize + 1) } == envp;
+    if initial {
+        // SAFETY: the initial stack: envp's entries, NULLs, then (type, value) pairs ending
+        // with AT_NULL; the vector is never empty (it always has AT_PAGESZ and more).
+        unsafe {
+            let mut p = envp;
+            while !(*p).is_null() {
+                p = p.add(1);
+            }
+            while (*p).is_null() {
+                p = p.add(1);
+            }
+            let start = p.cast::<usize>();
+            let mut n = 0;
+            while *start.add(n) != libc::AT_NULL as usize {
+                n += 2;
+            }
+            return core::slice::from_raw_parts(start, n);
+        }
+    }
+    let n = crate::sys::auxv(buf).unwrap_or(0);
+    buf.get(..n).unwrap_or_default()
+}
+
+/// The value of `kind` in the auxiliary vector.
+pub fn aux_value(aux: &[usize], kind: libc::c_ulong) -> Option<usize> {
+    aux.chunks_exact(2)
+        .find(|p| p.first() == Some(&(kind as usize)))
+        .and_then(|p| p.get(1).copied())
+}
+
+/// Secure-execution mode (`AT_SECURE`); with no vector at all, the classic test (real and
+/// effective ids differ).
+fn at_secure(aux: &[usize]) -> bool {
+    match aux_value(aux, libc::AT_SECURE) {
+        Some(v) => v != 0,
+        None if !aux.is_empty() => false,
+        None => crate::sys::ids_differ(),
     }
 }
 
@@ -135,6 +168,21 @@ fn split(entry: *const c_char) -> Option<(&'static [u8], *const c_char)> {
     }
 }
 
+/// The value of `entry` if its key is `name` (`name=` starts it), read only as far as needed.
+fn prefix(entry: *const c_char, name: &[u8]) -> Option<*const c_char> {
+    for (i, &b) in name.iter().enumerate() {
+        // SAFETY: bytes before `i` matched `name`, none of which is NUL, so byte `i` is within
+        // the NUL-terminated entry.
+        if unsafe { *entry.add(i) } as u8 != b {
+            return None;
+        }
+    }
+    // SAFETY: as above, byte `name.len()` is within the entry.
+    (unsafe { *entry.add(name.len()) } as u8 == b'=')
+        // SAFETY: the value starts after the `=`.
+        .then(|| unsafe { entry.add(name.len() + 1) })
+}
+
 /// The bytes of a value `split` pointed at.
 fn value(p: *const c_char) -> &'static [u8] {
     // SAFETY: the rest of a NUL-terminated environment entry.
@@ -160,20 +208,29 @@ impl HostEnv {
     pub fn new(envp: Argv) -> HostEnv {
         let mut own = [None; OWN.len()];
         let mut block = [None; BUILTIN.len()];
-        each_env(envp, |key, v| {
-            if let Some(i) = BUILTIN_TABLE.find(BUILTIN, key) {
+        let mut p = envp;
+        // SAFETY: envp is NULL or a NULL-terminated array of NUL-terminated strings, unchanged
+        // during this pass; `prefix` reads an entry only up to its first mismatch or its NUL.
+        while !p.is_null() && !unsafe { *p }.is_null() {
+            let entry = unsafe { *p };
+            // Most entries are turned away by their first byte, without reading further.
+            let mut cands = NAMES_BY_FIRST[usize::from(unsafe { *entry } as u8)];
+            while cands != 0 {
+                let i = cands.trailing_zeros() as usize;
+                cands &= cands - 1;
+                let Some(v) = prefix(entry, name_at(i)) else {
+                    continue;
+                };
                 // The first occurrence wins, as getenv's does.
                 if let Some(slot @ None) = block.get_mut(i) {
                     *slot = Some(v);
-                }
-            } else if matches!(key.first(), Some(b'M' | b'O' | b'J')) {
-                if let Some(i) = OWN.iter().position(|n| n.as_bytes() == key) {
-                    if let Some(slot @ None) = own.get_mut(i) {
-                        *slot = Some(value(v));
-                    }
+                } else if let Some(slot @ None) = own.get_mut(i.wrapping_sub(BUILTIN.len())) {
+                    *slot = Some(value(v));
                 }
             }
-        });
+            // SAFETY: not past the terminating NULL.
+            p = unsafe { p.add(1) };
+        }
         HostEnv { envp, own, block }
     }
 
@@ -189,8 +246,31 @@ impl HostEnv {
     }
 }
 
-/// The built-in block's key table, computed at compile time.
-static BUILTIN_TABLE: KeyTable = KeyTable::builtin();
+/// Name `i` of the built-in block followed by the shim's own variables.
+fn name_at(i: usize) -> &'static [u8] {
+    match BUILTIN.get(i) {
+        Some(k) => k.name.as_bytes(),
+        None => OWN
+            .get(i - BUILTIN.len())
+            .map_or(&b"\0"[..], |n| n.as_bytes()),
+    }
+}
+
+/// The names (built-in block, then own variables) by their first byte, at compile time.
+static NAMES_BY_FIRST: [u32; 256] = {
+    let mut t = [0u32; 256];
+    let mut i = 0;
+    while i < BUILTIN.len() + OWN.len() {
+        let name = if i < BUILTIN.len() {
+            BUILTIN[i].name.as_bytes()
+        } else {
+            OWN[i - BUILTIN.len()].as_bytes()
+        };
+        t[name[0] as usize] |= 1 << i;
+        i += 1;
+    }
+    t
+};
 
 impl Env for HostEnv {
     fn var(&self, name: &str) -> Option<String> {
@@ -224,13 +304,15 @@ impl Env for HostEnv {
             .collect();
         let extra = names.get(BUILTIN.len()..).unwrap_or_default();
         if !extra.is_empty() {
-            let table = KeyTable::new(extra);
+            let table = mcp_env_shim_core::envp::KeyTable::new(extra);
             each_env(self.envp, |key, v| {
-                let slot = table
+                if let Some(slot) = table
                     .find(extra, key)
-                    .and_then(|i| out.get_mut(BUILTIN.len() + i));
-                if let Some(slot @ None) = slot {
-                    *slot = Some(Cow::Borrowed(value(v)));
+                    .and_then(|i| out.get_mut(BUILTIN.len() + i))
+                {
+                    if slot.is_none() {
+                        *slot = Some(Cow::Borrowed(value(v)));
+                    }
                 }
             });
         }

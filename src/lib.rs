@@ -16,6 +16,8 @@ mod hooks;
 #[cfg(not(test))]
 mod init;
 #[cfg(not(test))]
+mod link;
+#[cfg(not(test))]
 mod log;
 #[cfg(not(test))]
 mod probe;

@@ -27,6 +27,9 @@ type SpawnFn = unsafe extern "C" fn(
 
 struct Real {
     name: &'static CStr,
+    /// Searched from the first object (`environ`: the program's own copy, if it has one, is
+    /// the one libc uses too), rather than after this library.
+    global: bool,
     ptr: AtomicPtr<c_void>,
     /// Looked up, found or not: a function libc lacks (`execveat` before glibc 2.34) is not
     /// looked up again on every call.
@@ -35,17 +38,29 @@ struct Real {
 
 impl Real {
     const fn new(name: &'static CStr) -> Real {
+        Real::with_scope(name, false)
+    }
+
+    const fn with_scope(name: &'static CStr, global: bool) -> Real {
         Real {
             name,
+            global,
             ptr: AtomicPtr::new(core::ptr::null_mut()),
             done: AtomicBool::new(false),
         }
     }
 
     fn resolve(&self) {
-        // SAFETY: dlsym with a NUL-terminated name; RTLD_NEXT finds the next definition after
-        // this library, i.e. libc's.
-        let p = unsafe { libc::dlsym(libc::RTLD_NEXT, self.name.as_ptr()) };
+        let handle = if self.global {
+            libc::RTLD_DEFAULT
+        } else {
+            libc::RTLD_NEXT
+        };
+        // SAFETY: dlsym with a NUL-terminated name.
+        self.set(unsafe { libc::dlsym(handle, self.name.as_ptr()) });
+    }
+
+    fn set(&self, p: *mut c_void) {
         self.ptr.store(p, Ordering::Release);
         self.done.store(true, Ordering::Release);
     }
@@ -73,18 +88,111 @@ static FEXECVE: Real = Real::new(c"fexecve");
 static EXECVEAT: Real = Real::new(c"execveat");
 static POSIX_SPAWN: Real = Real::new(c"posix_spawn");
 static POSIX_SPAWNP: Real = Real::new(c"posix_spawnp");
+/// libc's data the hooks need, found the same way rather than as imports: every symbol the
+/// library imports is a lookup the loader makes in every process.
+static ERRNO_LOCATION: Real = Real::new(c"__errno_location");
+static ENVIRON: Real = Real::with_scope(c"environ", true);
 
-/// Resolves every real function; called once by the constructor.
-pub fn resolve_all() {
-    for r in [
-        &EXECVE,
-        &EXECVPE,
-        &FEXECVE,
-        &EXECVEAT,
-        &POSIX_SPAWN,
-        &POSIX_SPAWNP,
-    ] {
-        r.resolve();
+/// The calling thread's errno.
+pub fn errno_location() -> *mut c_int {
+    let f = ERRNO_LOCATION.get();
+    if f.is_null() {
+        static mut NOWHERE: c_int = 0;
+        return core::ptr::addr_of_mut!(NOWHERE);
+    }
+    // SAFETY: libc's __errno_location, which takes nothing and returns the thread's errno.
+    unsafe { core::mem::transmute::<*mut c_void, unsafe extern "C" fn() -> *mut c_int>(f)() }
+}
+
+/// The address of the process's `environ` variable (NULL if it cannot be found).
+pub fn environ() -> *mut Argv {
+    ENVIRON.get().cast()
+}
+
+/// The process's environment now (NULL if `environ` cannot be found).
+pub fn current_environ() -> Argv {
+    let at = environ();
+    if at.is_null() {
+        return core::ptr::null();
+    }
+    // SAFETY: the address of the process's environ variable.
+    unsafe { *at }
+}
+
+/// Replaces the process's environment array.
+///
+/// # Safety
+/// Only before `main`, when nothing else reads or writes `environ`.
+pub unsafe fn set_environ(array: Argv) {
+    let at = environ();
+    if !at.is_null() {
+        // SAFETY: the caller's promise.
+        unsafe { *at = array };
+    }
+}
+
+const ALL: [&Real; 8] = [
+    &EXECVE,
+    &EXECVPE,
+    &FEXECVE,
+    &EXECVEAT,
+    &POSIX_SPAWN,
+    &POSIX_SPAWNP,
+    &ERRNO_LOCATION,
+    &ENVIRON,
+];
+
+/// Resolves every real function; called once by the constructor. The loader's own tables are
+/// searched directly (`link`), which costs a fraction of `dlsym`; `dlsym` answers whatever that
+/// search is unsure of.
+pub fn resolve_all(phdr: Option<usize>, phnum: Option<usize>) {
+    let after = phdr
+        .zip(phnum)
+        .and_then(|(p, n)| crate::link::After::find(p, n));
+    for r in ALL {
+        match after.as_ref().and_then(|a| a.lookup(r.name, r.global)) {
+            Some(addr) => r.set(addr as *mut c_void),
+            None => r.resolve(),
+        }
+    }
+}
+
+/// For the tests: how many of the real functions the direct search resolves differently from
+/// `dlsym(RTLD_NEXT)` (0 is right), or -1 if it found none of them by itself.
+#[no_mangle]
+pub extern "C" fn __mcp_env_shim_selfcheck() -> c_int {
+    let mut buf = [0usize; 128];
+    let n = crate::sys::auxv(&mut buf).unwrap_or(0);
+    let aux = buf.get(..n).unwrap_or_default();
+    let (phdr, phnum) = (
+        crate::init::aux_value(aux, libc::AT_PHDR),
+        crate::init::aux_value(aux, libc::AT_PHNUM),
+    );
+    let Some(after) = phdr
+        .zip(phnum)
+        .and_then(|(p, n)| crate::link::After::find(p, n))
+    else {
+        return -1;
+    };
+    let mut found = 0;
+    let mut differ = 0;
+    for r in ALL {
+        if let Some(addr) = after.lookup(r.name, r.global) {
+            found += 1;
+            let handle = if r.global {
+                libc::RTLD_DEFAULT
+            } else {
+                libc::RTLD_NEXT
+            };
+            // SAFETY: dlsym with a NUL-terminated name (a test helper).
+            let want = unsafe { libc::dlsym(handle, r.name.as_ptr()) };
+            differ += c_int::from(addr as *mut c_void != want);
+        }
+    }
+    if found == 0 {
+        -1
+    } else {
+        differ
     }
 }
 

@@ -70,12 +70,12 @@ impl Via {
 
 pub fn errno() -> c_int {
     // SAFETY: errno is thread-local and always addressable.
-    unsafe { *libc::__errno_location() }
+    unsafe { *crate::real::errno_location() }
 }
 
 pub fn set_errno(e: c_int) {
     // SAFETY: as above.
-    unsafe { *libc::__errno_location() = e };
+    unsafe { *crate::real::errno_location() = e };
 }
 
 /// The program as the hook names it: a path to read, or bytes the hook already has.

@@ -45,6 +45,11 @@ impl KeyTable {
         KeyTable { by_first }
     }
 
+    /// The keys (a mask of indexes) whose name starts with byte `first`.
+    pub fn candidates(&self, first: u8) -> u64 {
+        self.by_first.get(usize::from(first)).copied().unwrap_or(0)
+    }
+
     /// The index in `keys` of the environment key `key`, if it is a block key.
     pub fn find<K: AsRef<[u8]>>(&self, keys: &[K], key: &[u8]) -> Option<usize> {
         let first = *key.first()?;

@@ -1,0 +1,288 @@
+//! The next definition of a symbol after this library, as `dlsym(RTLD_NEXT, name)` finds it,
+//! without `dlsym`: the loader's list of loaded objects (`r_debug`, found through the main
+//! program's `DT_DEBUG` entry, so no symbol is needed) is walked from this library onwards and
+//! each object's GNU hash table is searched. Under `/etc/ld.so.preload` every process resolves
+//! the six real functions at load, and six `dlsym` calls were a sixth of the library's load cost.
+//!
+//! Anything unusual (no `DT_DEBUG`, this library not in the list, an object without a GNU hash
+//! table, an IFUNC, a symbol only in a hidden version) returns `None`, and the caller asks
+//! `dlsym`. `__mcp_env_shim_selfcheck` compares both for the tests.
+
+use core::ffi::{c_char, CStr};
+
+#[repr(C)]
+struct LinkMap {
+    l_addr: usize,
+    l_name: *const c_char,
+    l_ld: *const Dyn,
+    l_next: *const LinkMap,
+    l_prev: *const LinkMap,
+}
+
+#[repr(C)]
+struct RDebug {
+    r_version: i32,
+    r_map: *const LinkMap,
+}
+
+#[repr(C)]
+struct Dyn {
+    d_tag: isize,
+    d_val: usize,
+}
+
+#[repr(C)]
+struct Sym {
+    st_name: u32,
+    st_info: u8,
+    st_other: u8,
+    st_shndx: u16,
+    st_value: u64,
+    st_size: u64,
+}
+
+const DT_NULL: isize = 0;
+const DT_STRTAB: isize = 5;
+const DT_SYMTAB: isize = 6;
+const DT_DEBUG: isize = 21;
+const DT_GNU_HASH: isize = 0x6fff_fef5;
+const DT_VERSYM: isize = 0x6fff_fff0;
+const PT_PHDR: u32 = 6;
+const PT_DYNAMIC: u32 = 2;
+const STT_GNU_IFUNC: u8 = 10;
+const STB_GLOBAL: u8 = 1;
+const STB_WEAK: u8 = 2;
+
+extern "C" {
+    /// This library's own dynamic section (defined by the linker).
+    static _DYNAMIC: Dyn;
+}
+
+/// The loader's objects (their hash tables read once): those before this library and those
+/// after it; `None` if it cannot be found.
+pub struct After {
+    objects: [Tables; MAX_OBJECTS],
+    n: usize,
+    /// How many of `objects` come before this library.
+    before: usize,
+}
+
+/// How many objects are searched: the program, the vDSO, preloaded libraries, libc and the
+/// loader come first in any normal process; past these, `dlsym` decides.
+const MAX_OBJECTS: usize = 12;
+
+#[derive(Clone, Copy, Default)]
+struct Tables {
+    base: usize,
+    gnu: usize,
+    symtab: usize,
+    strtab: usize,
+    versym: usize,
+}
+
+impl After {
+    /// `phdr` and `phnum`: the main program's program headers (`AT_PHDR`, `AT_PHNUM`).
+    pub fn find(phdr: usize, phnum: usize) -> Option<After> {
+        let r = r_debug(phdr, phnum)?;
+        // The address of our own dynamic section; `_DYNAMIC` is never read through it.
+        let ours = core::ptr::addr_of!(_DYNAMIC);
+        let mut after = After {
+            objects: [Tables::default(); MAX_OBJECTS],
+            n: 0,
+            before: 0,
+        };
+        let mut past_us = false;
+        // SAFETY: the loader's list of loaded objects, complete before any constructor runs.
+        let mut p = unsafe { (*r).r_map };
+        while !p.is_null() {
+            // SAFETY: a link_map of the loader's list.
+            let map = unsafe { &*p };
+            if core::ptr::eq(map.l_ld, ours) {
+                past_us = true;
+                after.before = after.n;
+            } else {
+                let slot = after.objects.get_mut(after.n)?;
+                *slot = tables(map)?;
+                after.n += 1;
+            }
+            p = map.l_next;
+        }
+        past_us.then_some(after)
+    }
+
+    /// The address of `name`'s default definition in the first object after this library that
+    /// defines it (`global`: in the first object of all that defines it).
+    pub fn lookup(&self, name: &CStr, global: bool) -> Option<usize> {
+        let name = name.to_bytes();
+        let hash = gnu_hash(name);
+        let from = if global { 0 } else { self.before };
+        for t in self.objects.get(from..self.n)? {
+            match lookup_in(t, name, hash) {
+                Found::Yes(addr) => return Some(addr),
+                Found::Unsure => return None,
+                Found::No => {}
+            }
+        }
+        None
+    }
+}
+
+enum Found {
+    Yes(usize),
+    No,
+    /// Something this lookup does not handle: let dlsym decide.
+    Unsure,
+}
+
+/// The loader's `r_debug`, from the main program's `DT_DEBUG`.
+fn r_debug(phdr: usize, phnum: usize) -> Option<*const RDebug> {
+    if phdr == 0 {
+        return None;
+    }
+    let phdrs = phdr as *const libc::Elf64_Phdr;
+    let mut bias = None;
+    let mut dynamic = None;
+    for i in 0..phnum {
+        // SAFETY: the main program's program headers, mapped for the process's life.
+        let ph = unsafe { &*phdrs.add(i) };
+        match ph.p_type {
+            PT_PHDR => bias = Some(phdr.wrapping_sub(ph.p_vaddr as usize)),
+            PT_DYNAMIC => dynamic = Some(ph.p_vaddr as usize),
+            _ => {}
+        }
+    }
+    let dynamic = (bias.unwrap_or(0).wrapping_add(dynamic?)) as *const Dyn;
+    let mut d = dynamic;
+    loop {
+        // SAFETY: the main program's dynamic section, terminated by DT_NULL.
+        let e = unsafe { &*d };
+        match e.d_tag {
+            DT_NULL => return None,
+            DT_DEBUG if e.d_val != 0 => return Some(e.d_val as *const RDebug),
+            _ => {}
+        }
+        // SAFETY: not past DT_NULL.
+        d = unsafe { d.add(1) };
+    }
+}
+
+/// Whether the NUL-terminated string at `s` is `name`, read only as far as needed.
+///
+/// # Safety
+/// `s` is a NUL-terminated string.
+unsafe fn same_name(s: *const u8, name: &[u8]) -> bool {
+    for (i, &b) in name.iter().enumerate() {
+        // SAFETY: the bytes before `i` matched `name` and none was NUL.
+        if unsafe { *s.add(i) } != b {
+            return false;
+        }
+    }
+    // SAFETY: as above.
+    unsafe { *s.add(name.len()) == 0 }
+}
+
+fn gnu_hash(name: &[u8]) -> u32 {
+    name.iter().fold(5381u32, |h, &b| {
+        h.wrapping_mul(33).wrapping_add(u32::from(b))
+    })
+}
+
+/// A dynamic-section pointer: the loader has made most of them absolute in place; one that is
+/// still an offset (below the load address) is made absolute here.
+fn ptr(map: &LinkMap, v: usize) -> usize {
+    if v < map.l_addr {
+        v + map.l_addr
+    } else {
+        v
+    }
+}
+
+/// An object's hash, symbol, string and version tables; `None` when it has no GNU hash table.
+fn tables(map: &LinkMap) -> Option<Tables> {
+    if map.l_ld.is_null() {
+        return Some(Tables::default());
+    }
+    let (mut gnu, mut symtab, mut strtab, mut versym) = (0, 0, 0, 0);
+    let mut d = map.l_ld;
+    loop {
+        // SAFETY: the object's dynamic section, terminated by DT_NULL.
+        let e = unsafe { &*d };
+        match e.d_tag {
+            DT_NULL => break,
+            DT_GNU_HASH => gnu = ptr(map, e.d_val),
+            DT_SYMTAB => symtab = ptr(map, e.d_val),
+            DT_STRTAB => strtab = ptr(map, e.d_val),
+            DT_VERSYM => versym = ptr(map, e.d_val),
+            _ => {}
+        }
+        // SAFETY: not past DT_NULL.
+        d = unsafe { d.add(1) };
+    }
+    if gnu == 0 || symtab == 0 || strtab == 0 {
+        return None;
+    }
+    Some(Tables {
+        base: map.l_addr,
+        gnu,
+        symtab,
+        strtab,
+        versym,
+    })
+}
+
+fn lookup_in(t: &Tables, name: &[u8], hash: u32) -> Found {
+    let Tables {
+        base,
+        gnu,
+        symtab,
+        strtab,
+        versym,
+    } = *t;
+    if gnu == 0 {
+        return Found::No;
+    }
+    // SAFETY: the GNU hash table's layout: header, bloom words, buckets, chains.
+    unsafe {
+        let hdr = gnu as *const u32;
+        let (nbuckets, symoffset, bloom_size, shift) =
+            (*hdr, *hdr.add(1), *hdr.add(2), *hdr.add(3));
+        if nbuckets == 0 || bloom_size == 0 {
+            return Found::No;
+        }
+        let bloom = hdr.add(4) as *const u64;
+        let word = *bloom.add(((hash / 64) % bloom_size) as usize);
+        let mask = (1u64 << (hash % 64)) | (1u64 << ((hash >> shift) % 64));
+        if word & mask != mask {
+            return Found::No;
+        }
+        let buckets = bloom.add(bloom_size as usize) as *const u32;
+        let chains = buckets.add(nbuckets as usize);
+        let mut i = *buckets.add((hash % nbuckets) as usize);
+        if i < symoffset {
+            return Found::No;
+        }
+        loop {
+            let h2 = *chains.add((i - symoffset) as usize);
+            if (h2 | 1) == (hash | 1) {
+                let sym = &*(symtab as *const Sym).add(i as usize);
+                if same_name((strtab + sym.st_name as usize) as *const u8, name)
+                    && sym.st_shndx != 0
+                {
+                    let (kind, bind) = (sym.st_info & 0xf, sym.st_info >> 4);
+                    let hidden =
+                        versym != 0 && *(versym as *const u16).add(i as usize) & 0x8000 != 0;
+                    if kind == STT_GNU_IFUNC {
+                        return Found::Unsure;
+                    }
+                    if !hidden && (bind == STB_GLOBAL || bind == STB_WEAK) {
+                        return Found::Yes(base + sym.st_value as usize);
+                    }
+                }
+            }
+            if h2 & 1 != 0 {
+                return Found::No;
+            }
+            i += 1;
+        }
+    }
+}

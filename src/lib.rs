@@ -10,6 +10,8 @@
 extern crate alloc;
 
 #[cfg(not(test))]
+mod carg;
+#[cfg(not(test))]
 mod hooks;
 #[cfg(not(test))]
 mod init;

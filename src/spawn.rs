@@ -3,6 +3,7 @@
 //! untouched. Allocation-free, lock-free and panic-free: it may run in a `vfork` child or in
 //! the child of a `fork` from a multi-threaded parent.
 
+use crate::carg::{self, CArg};
 use crate::log;
 use crate::real::Argv;
 use core::ffi::{c_char, c_int, CStr};
@@ -120,30 +121,14 @@ unsafe fn entries<'a>(arr: Argv) -> &'a [*const c_char] {
 ///
 /// # Safety
 /// `env` holds NUL-terminated strings.
-unsafe fn plan(s: &Session, exe: &[u8], args: &[&[u8]], env: &[*const c_char]) -> Option<Plan> {
+unsafe fn plan<'a>(
+    s: &Session,
+    exe: &'a [u8],
+    args: &[CArg<'a>],
+    env: &[*const c_char],
+) -> Option<Plan<'a>> {
     // SAFETY: the caller's promise.
     s.plan(exe, args, env.iter().filter_map(|&e| unsafe { c_key(e) }))
-}
-
-/// Collects up to `MAX_ARGS` arguments as byte slices into `out`, which may be
-/// uninitialised; returns the ones written.
-///
-/// # Safety
-/// `argv` is NULL or a NULL-terminated array of NUL-terminated strings.
-unsafe fn collect_args<'a, 'o>(
-    argv: Argv,
-    out: &'o mut [MaybeUninit<&'a [u8]>; MAX_ARGS],
-) -> &'o [&'a [u8]] {
-    // SAFETY: the caller's promise.
-    let all = unsafe { entries(argv) };
-    let mut n = 0;
-    for (slot, &a) in out.iter_mut().zip(all) {
-        // SAFETY: the caller's promise.
-        slot.write(unsafe { bytes(a) });
-        n += 1;
-    }
-    // SAFETY: the first `n` entries were just written.
-    unsafe { core::slice::from_raw_parts(out.as_ptr().cast(), n) }
 }
 
 /// Writes one event line.
@@ -153,7 +138,7 @@ fn log_event(
     (pid, ppid): (i32, i32),
     via: Via,
     exe: &[u8],
-    plan: &Plan,
+    plan: &Plan<'_>,
     err: Option<c_int>,
 ) {
     if matches!(s.log, LogTarget::Off) {
@@ -200,7 +185,7 @@ fn head<'a>(buf: &'a mut [MaybeUninit<u8>], event: &[u8], (pid, ppid): (i32, i32
 /// Builds the merged envp for `plan` in `out`; false when the child keeps its own envp.
 fn merged(
     s: &Session,
-    plan: &mut Plan,
+    plan: &mut Plan<'_>,
     env: &[*const c_char],
     out: &mut [MaybeUninit<*const c_char>],
 ) -> bool {
@@ -223,26 +208,25 @@ fn merged(
 /// A child the shim selected.
 struct Selected<'a> {
     s: &'static Session,
-    plan: Plan,
+    plan: Plan<'a>,
     env: &'a [*const c_char],
 }
 
 /// Decides about a child; `None` passes it straight through. Makes no system call, so errno
 /// is as the caller left it.
 ///
-/// Never inlined: its argument buffer is gone from the stack before the child's envp is built.
+/// Never inlined: detection's frames are gone from the stack before the child's envp is built.
 ///
 /// # Safety
 /// `argv` and `envp` as `execve(2)` takes them.
 #[inline(never)]
-unsafe fn select<'a>(exe: &[u8], argv: Argv, envp: Argv) -> Option<Selected<'a>> {
+unsafe fn select<'a>(exe: &'a [u8], argv: Argv, envp: Argv) -> Option<Selected<'a>> {
     let s = crate::init::session()?;
     if s.mode == Mode::Off {
         return None;
     }
-    let mut buf = [MaybeUninit::uninit(); MAX_ARGS];
     // SAFETY: the caller's promise.
-    let args = unsafe { collect_args(argv, &mut buf) };
+    let args = unsafe { carg::args(argv, MAX_ARGS) };
     // SAFETY: the caller's promise.
     let env = unsafe { entries(envp) };
     // SAFETY: the caller's promise.
@@ -259,7 +243,7 @@ fn event_name(s: &Session) -> &'static [u8] {
 }
 
 /// Whether the merged envp of `plan`, with its terminating NULL, fits the small frame.
-fn fits_small(env: &[*const c_char], plan: &Plan) -> bool {
+fn fits_small(env: &[*const c_char], plan: &Plan<'_>) -> bool {
     env.len() + (plan.inject.count_ones() as usize) < SMALL_ENVP
 }
 

@@ -4,7 +4,7 @@
 
 use super::*;
 
-fn verdict(command: &str, args: &[&str]) -> Verdict {
+fn verdict<'a>(command: &'a str, args: &[&'a str]) -> Verdict<'a> {
     let mut argv: Vec<&[u8]> = vec![command.as_bytes()];
     argv.extend(args.iter().map(|a| a.as_bytes()));
     classify(command.as_bytes(), &argv)
@@ -182,13 +182,17 @@ fn argv0_counts_when_the_path_is_a_generic_launcher_name() {
 
 #[test]
 fn mentions_of_mcp_in_names_are_the_weak_hint() {
-    assert!(mentions_mcp(b"/usr/bin/node", &[b"node", b"/srv/x/mcp.js"]));
-    assert!(mentions_mcp(b"/usr/bin/rg", &[b"rg", b"mcp", b"src"]));
+    let argv = |a: &[&'static str]| a.iter().map(|a| a.as_bytes()).collect::<Vec<_>>();
+    assert!(mentions_mcp(
+        b"/usr/bin/node",
+        &argv(&["node", "/srv/x/mcp.js"])
+    ));
+    assert!(mentions_mcp(b"/usr/bin/rg", &argv(&["rg", "mcp", "src"])));
     assert!(!mentions_mcp(
         b"/usr/bin/node",
-        &[b"node", b"/srv/app/index.js"]
+        &argv(&["node", "/srv/app/index.js"])
     ));
-    let plain = b"/tmp/mcp-env-shim/plain-child";
+    let plain = b"/tmp/mcp-env-shim/plain-child".as_slice();
     assert!(
         !mentions_mcp(plain, &[plain]),
         "the directory is not the name"
@@ -217,5 +221,42 @@ fn hostile_input_is_handled_without_panicking() {
     let _ = verdict("npx", &dashes);
     let nested = "sh -c ".repeat(50) + "npx mcp-remote";
     let _ = verdict("sh", &["-c", &nested]);
-    let _ = classify(b"", &[]);
+    let _ = classify::<&[u8]>(b"", &[]);
+}
+
+#[test]
+fn the_server_is_the_name_the_rule_matched() {
+    let server = |cmdline: &'static str| {
+        let words: Vec<&str> = cmdline.split(' ').collect();
+        let v = verdict(words[0], &words[1..]);
+        String::from_utf8(v.server.to_vec()).unwrap()
+    };
+    assert_eq!(server("npx -y @playwright/mcp@latest"), "@playwright/mcp");
+    assert_eq!(
+        server("uvx --from arxiv-mcp-server[pdf] arxiv-mcp-server"),
+        "arxiv-mcp-server"
+    );
+    assert_eq!(server("/usr/local/bin/mcp-grafana -debug"), "mcp-grafana");
+    assert_eq!(server("python3 -m mcp_server_time"), "mcp_server_time");
+    assert_eq!(server("python -m src.mcp_server.server"), "mcp_server");
+    assert_eq!(server("docker run -i --rm mcp/time:1.2"), "mcp/time");
+    assert_eq!(
+        server("node /srv/x/supabase-mcp/packages/mcp-server-supabase/dist/transports/stdio.js"),
+        "mcp-server-supabase"
+    );
+    assert_eq!(server("nu --mcp"), "nu");
+    assert_eq!(server("serena start-mcp-server"), "serena");
+    assert_eq!(server("git status"), "");
+    assert_eq!(server("node /app/dist/index.js"), "");
+    let long = format!("/opt/{}-mcp", "x".repeat(300));
+    assert_eq!(server(Box::leak(long.into_boxed_str())).len(), MAX_SERVER);
+}
+
+#[test]
+fn every_command_of_a_long_shell_string_is_seen() {
+    // Each command is read on its own: a long first command does not hide a later one.
+    let script = format!("echo {} && npx -y mcp-remote https://x", "word ".repeat(60));
+    let v = verdict("sh", &["-c", &script]);
+    assert_eq!(v.name, Some(Reason::Package));
+    assert_eq!(v.server, b"mcp-remote");
 }

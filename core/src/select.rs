@@ -3,7 +3,7 @@
 //! Pure and allocation-free.
 
 use crate::config::Mode;
-use crate::detect::{classify, mentions_mcp, Reason};
+use crate::detect::{classify, mentions_mcp, Arg, Reason};
 use crate::names::{basename, glob_match, package_name};
 use alloc::boxed::Box;
 use alloc::string::String;
@@ -28,33 +28,60 @@ impl Selector {
 
     /// Why the child is selected, or `None` to leave it alone. `dropped` says whether the
     /// child's envp dropped the host's block (see `envp::dropped`).
-    pub fn select(&self, mode: Mode, path: &[u8], argv: &[&[u8]], dropped: bool) -> Option<Reason> {
+    pub fn select<'a, A: Arg<'a>>(
+        &self,
+        mode: Mode,
+        path: &'a [u8],
+        argv: &[A],
+        dropped: bool,
+    ) -> Option<Selection<'a>> {
         if mode == Mode::Off || any_match(&self.exclude, path, argv) {
             return None;
         }
         if mode == Mode::All {
-            return Some(Reason::All);
+            return Some(Selection::unnamed(Reason::All));
         }
         if any_match(&self.include, path, argv) {
-            return Some(Reason::Include);
+            return Some(Selection::unnamed(Reason::Include));
         }
         let v = classify(path, argv);
-        if v.name.is_some() {
-            return v.name;
+        if let Some(reason) = v.name {
+            return Some(Selection {
+                reason,
+                server: v.server,
+            });
         }
         if dropped && (v.runtime || mentions_mcp(path, argv)) {
-            return Some(Reason::EnvDropped);
+            return Some(Selection::unnamed(Reason::EnvDropped));
         }
         None
     }
 }
 
-fn any_match(patterns: &[Box<[u8]>], path: &[u8], argv: &[&[u8]]) -> bool {
+/// A selected child: the rule that selected it, and the name that rule matched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Selection<'a> {
+    pub reason: Reason,
+    /// The name a name rule matched (see `detect::Verdict::server`); empty for `all`,
+    /// `include` and `env-dropped`.
+    pub server: &'a [u8],
+}
+
+impl Selection<'_> {
+    fn unnamed(reason: Reason) -> Selection<'static> {
+        Selection {
+            reason,
+            server: &[],
+        }
+    }
+}
+
+fn any_match<'a, A: Arg<'a>>(patterns: &[Box<[u8]>], path: &[u8], argv: &[A]) -> bool {
     if patterns.is_empty() {
         return false;
     }
     let names = core::iter::once(path)
-        .chain(argv.iter().copied())
+        .chain(argv.iter().map(|a| a.bytes()))
         .flat_map(|t| {
             let base = basename(t);
             [base, package_name(base)]
@@ -81,8 +108,24 @@ mod tests {
         let s = sel(&[], &[]);
         assert_eq!(s.select(Mode::Off, b"npx", &NPX_MEMORY, true), None);
         assert_eq!(
-            s.select(Mode::All, b"/bin/true", &TRUE, false),
+            reason(s.select(Mode::All, b"/bin/true", &TRUE, false)),
             Some(Reason::All)
+        );
+    }
+
+    fn reason(s: Option<Selection<'_>>) -> Option<Reason> {
+        s.map(|s| s.reason)
+    }
+
+    #[test]
+    fn a_name_rule_reports_the_name_it_matched_and_other_rules_none() {
+        let s = sel(&["true"], &[]);
+        let named = s.select(Mode::Mcp, b"npx", &NPX_MEMORY, false).unwrap();
+        assert_eq!(named.server, b"@modelcontextprotocol/server-memory");
+        let included = s.select(Mode::Mcp, b"/bin/true", &TRUE, false).unwrap();
+        assert_eq!(
+            (included.reason, included.server),
+            (Reason::Include, &b""[..])
         );
     }
 
@@ -90,7 +133,7 @@ mod tests {
     fn audit_selects_what_mcp_mode_would() {
         let s = sel(&[], &[]);
         assert_eq!(
-            s.select(Mode::Audit, b"npx", &NPX_MEMORY, false),
+            reason(s.select(Mode::Audit, b"npx", &NPX_MEMORY, false)),
             Some(Reason::Package)
         );
         assert_eq!(s.select(Mode::Audit, b"/bin/true", &TRUE, false), None);
@@ -108,12 +151,12 @@ mod tests {
         let s = sel(&["weather-*"], &[]);
         let argv: [&[u8]; 2] = [b"uvx", b"weather-server@1.2"];
         assert_eq!(
-            s.select(Mode::Mcp, b"/usr/bin/uvx", &argv, false),
+            reason(s.select(Mode::Mcp, b"/usr/bin/uvx", &argv, false)),
             Some(Reason::Include)
         );
         let argv: [&[u8]; 1] = [b"weather-bot"];
         assert_eq!(
-            s.select(Mode::Mcp, b"/opt/weather-bot", &argv, false),
+            reason(s.select(Mode::Mcp, b"/opt/weather-bot", &argv, false)),
             Some(Reason::Include)
         );
     }
@@ -123,13 +166,13 @@ mod tests {
         let s = sel(&[], &[]);
         let node: [&[u8]; 2] = [b"node", b"/app/dist/index.js"];
         assert_eq!(
-            s.select(Mode::Mcp, b"/usr/bin/node", &node, true),
+            reason(s.select(Mode::Mcp, b"/usr/bin/node", &node, true)),
             Some(Reason::EnvDropped)
         );
         assert_eq!(s.select(Mode::Mcp, b"/usr/bin/node", &node, false), None);
         let grep: [&[u8]; 3] = [b"rg", b"mcp", b"src"];
         assert_eq!(
-            s.select(Mode::Mcp, b"/usr/bin/rg", &grep, true),
+            reason(s.select(Mode::Mcp, b"/usr/bin/rg", &grep, true)),
             Some(Reason::EnvDropped)
         );
         assert_eq!(s.select(Mode::Mcp, b"/usr/bin/rg", &grep, false), None);

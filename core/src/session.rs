@@ -5,7 +5,7 @@
 
 use crate::block::{self, Kind, BUILTIN, MAX_KEYS};
 use crate::config::{Config, LogDest, Mode};
-use crate::detect::Reason;
+use crate::detect::{Arg, Reason};
 use crate::envp::{self, KeyTable};
 use crate::select::Selector;
 use alloc::borrow::Cow;
@@ -110,8 +110,10 @@ pub struct Session {
 
 /// A selected child: why, which block keys it has, which it is given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Plan {
+pub struct Plan<'a> {
     pub reason: Reason,
+    /// The name the detection rule matched, for the log's `server`; empty when none.
+    pub server: &'a [u8],
     pub present: u64,
     pub inject: u64,
 }
@@ -119,17 +121,18 @@ pub struct Plan {
 impl Session {
     /// Decides about a child from its program, arguments and envp keys; `None` leaves it
     /// alone. Allocation-free: the exec path calls it.
-    pub fn plan<'a>(
+    pub fn plan<'a, 'e, A: Arg<'a>>(
         &self,
-        exe: &[u8],
-        args: &[&[u8]],
-        env_keys: impl Iterator<Item = &'a [u8]>,
-    ) -> Option<Plan> {
+        exe: &'a [u8],
+        args: &[A],
+        env_keys: impl Iterator<Item = &'e [u8]>,
+    ) -> Option<Plan<'a>> {
         let present = self.table.presence(&self.names, env_keys);
         let dropped = envp::dropped(self.host_has, present);
-        let reason = self.selector.select(self.mode, exe, args, dropped)?;
+        let chosen = self.selector.select(self.mode, exe, args, dropped)?;
         Some(Plan {
-            reason,
+            reason: chosen.reason,
+            server: chosen.server,
             present,
             inject: self.with_value & !present,
         })

@@ -1,5 +1,5 @@
 //! The pure logic of mcp-env-shim, shared by the preload library and the CLI. Nothing here
-//! touches FFI: the exec-path parts (`names`, `detect`, `select`, `envp`, `jsonline`) are
+//! touches FFI: the exec-path parts (`names`, `detect`, `select`, `envp`, `stdio`, `jsonline`) are
 //! allocation-free and panic-free; `config` and `session` run at load time.
 
 #![cfg_attr(not(test), no_std)]
@@ -14,3 +14,4 @@ pub mod jsonline;
 pub mod names;
 pub mod select;
 pub mod session;
+pub mod stdio;

@@ -57,6 +57,7 @@ for t in "${tests[@]}"; do
     secure.sh) run=(SHIM="$shim" bash "$here/secure.sh") ;; # its own user, environment, preload
     hostile.sh) run=(SHIM="$shim" bash "$here/hostile.sh") ;; # its own environments
     exec_path.py) run=(python3 "$here/exec_path.py" "$shim") ;; # reads the library, runs nothing
+    signals.py) run=(SHIM="$shim" python3 "$here/signals.py") ;; # preloads per parent
     t_noalloc) run=(LD_PRELOAD="$shim $build/mallocguard.so" "./$t") ;;
     *) run=(LD_PRELOAD="$shim" "./$t") ;;
     esac

@@ -189,7 +189,7 @@ unsafe fn spawn_either(
     };
     // SAFETY: forwarded as received.
     unsafe {
-        spawn(via, pid, name(path), argv, envp, |p, e| {
+        spawn(via, pid, name(path), actions, argv, envp, |p, e| {
             real::posix_spawn(search, p, path, actions, attr, argv, e)
         })
     }

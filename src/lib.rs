@@ -23,3 +23,5 @@ mod real;
 mod rt;
 #[cfg(not(test))]
 mod spawn;
+#[cfg(not(test))]
+mod stdio;

@@ -12,6 +12,7 @@ use mcp_env_shim_core::config::Mode;
 use mcp_env_shim_core::envp::{self, bits};
 use mcp_env_shim_core::jsonline::Line;
 use mcp_env_shim_core::session::{LogTarget, Plan, Session};
+use mcp_env_shim_core::stdio::Stdio;
 
 /// Arguments looked at for detection; later ones are ignored.
 const MAX_ARGS: usize = 64;
@@ -126,9 +127,15 @@ unsafe fn plan<'a>(
     exe: &'a [u8],
     args: &[CArg<'a>],
     env: &[*const c_char],
+    stdio: Stdio,
 ) -> Option<Plan<'a>> {
     // SAFETY: the caller's promise.
-    s.plan(exe, args, env.iter().filter_map(|&e| unsafe { c_key(e) }))
+    s.plan(
+        exe,
+        args,
+        env.iter().filter_map(|&e| unsafe { c_key(e) }),
+        stdio,
+    )
 }
 
 /// Writes one event line.
@@ -217,20 +224,28 @@ struct Selected<'a> {
 ///
 /// Never inlined: detection's frames are gone from the stack before the child's envp is built.
 ///
+/// `stdio` says what the child's stdin and stdout are; it is asked only when the shim is on.
+///
 /// # Safety
 /// `argv` and `envp` as `execve(2)` takes them.
 #[inline(never)]
-unsafe fn select<'a>(exe: &'a [u8], argv: Argv, envp: Argv) -> Option<Selected<'a>> {
+unsafe fn select<'a>(
+    exe: &'a [u8],
+    argv: Argv,
+    envp: Argv,
+    stdio: impl FnOnce() -> Stdio,
+) -> Option<Selected<'a>> {
     let s = crate::init::session()?;
     if s.mode == Mode::Off {
         return None;
     }
+    let stdio = stdio();
     // SAFETY: the caller's promise.
     let args = unsafe { carg::args(argv, MAX_ARGS) };
     // SAFETY: the caller's promise.
     let env = unsafe { entries(envp) };
     // SAFETY: the caller's promise.
-    let plan = unsafe { plan(s, exe, args, env) }?;
+    let plan = unsafe { plan(s, exe, args, env, stdio) }?;
     Some(Selected { s, plan, env })
 }
 
@@ -259,8 +274,8 @@ pub unsafe fn exec(
     envp: Argv,
     call: impl Fn(Argv) -> c_int,
 ) -> c_int {
-    // SAFETY: the caller's promise.
-    let Some(child) = (unsafe { select(exe, argv, envp) }) else {
+    // SAFETY: the caller's promise. In an exec hook we are the child: its fd 0 and 1 are ours.
+    let Some(child) = (unsafe { select(exe, argv, envp, crate::stdio::of_self) }) else {
         return call(envp);
     };
     if fits_small(child.env, &child.plan) {
@@ -338,7 +353,7 @@ fn exec_selected<const N: usize>(
 }
 
 /// The `posix_spawn` hooks' common body: `call` runs the real function with the pid slot and
-/// the envp to use; it returns an error number, not -1.
+/// the envp to use; it returns an error number, not -1. `actions` are the call's file actions.
 ///
 /// # Safety
 /// The arguments as `posix_spawn(3)` takes them.
@@ -346,12 +361,15 @@ pub unsafe fn spawn(
     via: Via,
     pid_out: *mut libc::pid_t,
     exe: &[u8],
+    actions: *const libc::posix_spawn_file_actions_t,
     argv: Argv,
     envp: Argv,
     call: impl Fn(*mut libc::pid_t, Argv) -> c_int,
 ) -> c_int {
+    // SAFETY: the caller's promise, for the file actions as for the rest.
+    let stdio = || unsafe { crate::stdio::of_spawn(actions) };
     // SAFETY: the caller's promise.
-    let Some(child) = (unsafe { select(exe, argv, envp) }) else {
+    let Some(child) = (unsafe { select(exe, argv, envp, stdio) }) else {
         return call(pid_out, envp);
     };
     if fits_small(child.env, &child.plan) {

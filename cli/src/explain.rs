@@ -4,6 +4,7 @@ use crate::status::source;
 use mcp_env_shim_core::config::Mode;
 use mcp_env_shim_core::envp::{bits, key_of};
 use mcp_env_shim_core::session::Session;
+use mcp_env_shim_core::stdio::Stdio;
 
 /// What the MCP SDKs keep of the parent's environment on Unix.
 const SDK_DEFAULTS: [&str; 6] = ["HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER"];
@@ -15,7 +16,8 @@ pub fn run(s: &Session, args: &[String]) -> Result<(), String> {
     let exe = command.first().map_or(&b""[..], |c| c.as_bytes());
     println!("command: {}", command.join(" "));
     println!("mode:    {}", s.mode.as_str());
-    let Some(plan) = s.plan(exe, &argv, keys) else {
+    // Judged as an MCP client would start it: stdin and stdout pipes.
+    let Some(plan) = s.plan(exe, &argv, keys, Stdio::PIPES) else {
         println!("selected: no: the shim leaves this child's environment exactly as given");
         if s.mode == Mode::Mcp {
             println!("  (add a pattern to the config's \"include\" to select it)");

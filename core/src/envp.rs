@@ -67,6 +67,46 @@ pub fn dropped(host_has: u64, present: u64) -> bool {
     had > 0 && 2 * lost > had
 }
 
+/// The keys the MCP SDKs keep of the client's environment on Unix (TypeScript
+/// `getDefaultEnvironment`, Python `get_default_environment`): each one the client has.
+pub const CLIENT_DEFAULTS: [&str; 6] = ["HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER"];
+
+/// The bit of `key` among `CLIENT_DEFAULTS`, 0 for any other key.
+pub fn client_default_bit(key: &[u8]) -> u8 {
+    // The first byte rules out almost every key before a comparison.
+    let i = match key.first() {
+        Some(b'H') => 0,
+        Some(b'L') => 1,
+        Some(b'P') => 2,
+        Some(b'S') => 3,
+        Some(b'T') => 4,
+        Some(b'U') => 5,
+        _ => return 0,
+    };
+    match CLIENT_DEFAULTS.get(i) {
+        Some(name) if name.as_bytes() == key => 1 << i,
+        _ => 0,
+    }
+}
+
+/// The client defaults a process has, from a lookup of its environment (load time).
+pub fn client_defaults(has: impl Fn(&str) -> bool) -> u8 {
+    CLIENT_DEFAULTS
+        .iter()
+        .enumerate()
+        .filter(|(_, k)| has(k))
+        .fold(0, |mask, (i, _)| mask | 1 << i)
+}
+
+/// What a child's environment says about who built it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ChildEnv {
+    /// It lacks most of the block keys the host has (`dropped`).
+    pub dropped: bool,
+    /// The `CLIENT_DEFAULTS` it has (a mask of `client_default_bit`).
+    pub defaults: u8,
+}
+
 /// Writes `child`, then `extra`, then `end` into `out` (which may be uninitialised: only the
 /// entries written are touched); returns the count written including `end`, or `None` if
 /// `out` is too small (the caller then leaves the child's envp alone).
@@ -149,6 +189,18 @@ mod tests {
             !dropped(0, 0),
             "a host without the block has nothing to drop"
         );
+    }
+
+    #[test]
+    fn client_defaults_are_found_by_exact_name_only() {
+        assert_eq!(client_default_bit(b"HOME"), 1);
+        assert_eq!(client_default_bit(b"USER"), 1 << 5);
+        for other in ["HOMEDIR", "PAT", "SSL_CERT_FILE", "TERMINFO", "", "home"] {
+            assert_eq!(client_default_bit(other.as_bytes()), 0, "{other}");
+        }
+        let all = client_defaults(|_| true);
+        assert_eq!(all, 0b11_1111);
+        assert_eq!(client_defaults(|k| k == "HOME" || k == "PATH"), 0b101);
     }
 
     #[test]

@@ -6,8 +6,9 @@
 use crate::block::{self, Kind, BUILTIN, MAX_KEYS};
 use crate::config::{Config, LogDest, Mode};
 use crate::detect::{Arg, Reason};
-use crate::envp::{self, KeyTable};
+use crate::envp::{self, ChildEnv, KeyTable};
 use crate::select::Selector;
+use crate::stdio::Stdio;
 use alloc::borrow::Cow;
 use alloc::boxed::Box;
 use alloc::ffi::CString;
@@ -119,17 +120,23 @@ pub struct Plan<'a> {
 }
 
 impl Session {
-    /// Decides about a child from its program, arguments and envp keys; `None` leaves it
-    /// alone. Allocation-free: the exec path calls it.
+    /// Decides about a child from its program, arguments, envp keys and what its stdin and
+    /// stdout are; `None` leaves it alone. Allocation-free: the exec path calls it.
     pub fn plan<'a, 'e, A: Arg<'a>>(
         &self,
         exe: &'a [u8],
         args: &[A],
         env_keys: impl Iterator<Item = &'e [u8]>,
+        stdio: Stdio,
     ) -> Option<Plan<'a>> {
-        let present = self.table.presence(&self.names, env_keys);
-        let dropped = envp::dropped(self.host_has, present);
-        let chosen = self.selector.select(self.mode, exe, args, dropped)?;
+        let mut defaults = 0;
+        let keys = env_keys.inspect(|k| defaults |= envp::client_default_bit(k));
+        let present = self.table.presence(&self.names, keys);
+        let env = ChildEnv {
+            dropped: envp::dropped(self.host_has, present),
+            defaults,
+        };
+        let chosen = self.selector.select(self.mode, exe, args, env, stdio)?;
         Some(Plan {
             reason: chosen.reason,
             server: chosen.server,
@@ -278,7 +285,11 @@ impl Session {
             with_value,
             host_has,
             missing_json: missing_json.into_bytes().into(),
-            selector: Selector::new(&config.include, &config.exclude),
+            selector: Selector::new(
+                &config.include,
+                &config.exclude,
+                envp::client_defaults(|k| env_values.var(k).is_some()),
+            ),
             warnings,
         }
     }

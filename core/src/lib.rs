@@ -12,6 +12,7 @@ pub mod detect;
 pub mod envp;
 pub mod jsonline;
 pub mod names;
+pub mod options;
 pub mod select;
 pub mod session;
 pub mod stdio;

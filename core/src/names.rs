@@ -32,6 +32,20 @@ pub fn package_name(spec: &[u8]) -> &[u8] {
     spec.get(..end).unwrap_or(spec)
 }
 
+/// A package that is an MCP server by name: `@modelcontextprotocol/server-*`, or any package
+/// whose name has the word `mcp` (`mcp-server-fetch`, `@playwright/mcp`, `blender-mcp`,
+/// `Acme.Mcp.Server`). A bare `mcp` is the Python SDK's CLI, which detection judges by its
+/// subcommand.
+pub fn package_is_mcp(spec: &[u8]) -> bool {
+    let name = package_name(spec);
+    if name.eq_ignore_ascii_case(b"mcp") {
+        return false;
+    }
+    starts_with_ci(name, b"@modelcontextprotocol/server-")
+        || (has_mcp_word(name) && !name.contains(&b':'))
+        || (name.contains(&b':') && has_mcp_word(basename(name)))
+}
+
 /// A container image reference without its tag or digest: `reg:5000/ns/name:1.0` → `reg:5000/ns/name`.
 pub fn image_name(image: &[u8]) -> &[u8] {
     let image = match image.iter().position(|&b| b == b'@') {

@@ -58,7 +58,8 @@ impl Selector {
                 server: v.server,
             });
         }
-        if self.looks_like_a_client_spawn(env, stdio) && (v.runtime || mentions_mcp(path, argv)) {
+        let hint = v.runtime || v.transport || mentions_mcp(path, argv);
+        if hint && self.looks_like_a_client_spawn(env, stdio) {
             return Some(Selection::unnamed(Reason::EnvDropped));
         }
         None
@@ -231,6 +232,29 @@ mod tests {
         );
         assert_eq!(pick(&s, Mode::Mcp, b"/usr/bin/rg", &grep, INHERITED), None);
         assert_eq!(pick(&s, Mode::Mcp, b"/bin/true", &TRUE, SDK), None);
+    }
+
+    #[test]
+    fn a_bare_binary_asking_for_the_stdio_transport_is_selected_from_a_clients_spawn() {
+        let s = sel(&[], &[]);
+        for argv in [
+            &[&b"/opt/acme/server"[..], b"stdio"][..],
+            &[b"/opt/acme/server", b"--stdio"],
+            &[b"/opt/acme/server", b"--transport", b"stdio"],
+            &[b"/opt/acme/server", b"--transport=STDIO"],
+        ] {
+            assert_eq!(
+                pick(&s, Mode::Mcp, b"/opt/acme/server", argv, SDK),
+                Some(Reason::EnvDropped),
+                "{argv:?}"
+            );
+            assert_eq!(
+                pick(&s, Mode::Mcp, b"/opt/acme/server", argv, INHERITED),
+                None
+            );
+        }
+        let argv: [&[u8]; 2] = [b"/opt/acme/server", b"--stdio-log=x"];
+        assert_eq!(pick(&s, Mode::Mcp, b"/opt/acme/server", &argv, SDK), None);
     }
 
     #[test]

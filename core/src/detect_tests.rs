@@ -54,7 +54,17 @@ fn every_real_mcp_server_launch_is_recognised_by_name() {
 /// stdio transport argument). Prints what it misses, for the README's figures.
 #[test]
 fn held_out_launch_commands_are_recognised() {
-    let json = include_str!("../testdata/heldout-commands.json");
+    held_out(include_str!("../testdata/heldout-commands.json"), 97);
+}
+
+/// The second held-out set, collected after the rules were written and measured once.
+#[test]
+fn second_held_out_launch_commands_are_recognised() {
+    held_out(include_str!("../testdata/heldout2-commands.json"), 90);
+}
+
+/// Recall on a held-out file: at least `percent` of the named, every unnamed with a hint.
+fn held_out(json: &str, percent: usize) {
     let named = launches(json, "named");
     let caught: Vec<bool> = named
         .iter()
@@ -87,7 +97,7 @@ fn held_out_launch_commands_are_recognised() {
         unnamed.len()
     );
     assert!(
-        named_hits * 100 >= named.len() * 97,
+        named_hits * 100 >= named.len() * percent,
         "named {named_hits}/{}",
         named.len()
     );

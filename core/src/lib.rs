@@ -13,6 +13,7 @@ pub mod envp;
 pub mod jsonline;
 pub mod names;
 pub mod options;
+pub mod patterns;
 pub mod select;
 pub mod session;
 pub mod stdio;

@@ -5,9 +5,9 @@
 use crate::config::Mode;
 use crate::detect::{classify, mentions_mcp, Arg, Reason};
 use crate::envp::ChildEnv;
-use crate::names::{basename, glob_match, package_name};
+use crate::names::{basename, is_option, package_name};
+use crate::patterns::Patterns;
 use crate::stdio::Stdio;
-use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -15,19 +15,24 @@ use alloc::vec::Vec;
 /// (basename, without a package version).
 #[derive(Debug, Default)]
 pub struct Selector {
-    include: Vec<Box<[u8]>>,
-    exclude: Vec<Box<[u8]>>,
+    include: Patterns,
+    exclude: Patterns,
     /// The `envp::CLIENT_DEFAULTS` the host has: what an MCP client's child keeps.
     host_defaults: u8,
 }
 
 impl Selector {
     /// `host_defaults`: the `envp::CLIENT_DEFAULTS` the host process has (`client_defaults`).
-    pub fn new(include: &[String], exclude: &[String], host_defaults: u8) -> Selector {
-        let own = |v: &[String]| v.iter().map(|p| p.as_bytes().into()).collect();
+    /// Patterns over the limits of `patterns` are left out, each list with a warning.
+    pub fn new(
+        include: &[String],
+        exclude: &[String],
+        host_defaults: u8,
+        warnings: &mut Vec<String>,
+    ) -> Selector {
         Selector {
-            include: own(include),
-            exclude: own(exclude),
+            include: Patterns::new(include, "include", warnings),
+            exclude: Patterns::new(exclude, "exclude", warnings),
             host_defaults,
         }
     }
@@ -94,19 +99,22 @@ impl Selection<'_> {
     }
 }
 
-fn any_match<'a, A: Arg<'a>>(patterns: &[Box<[u8]>], path: &[u8], argv: &[A]) -> bool {
+fn any_match<'a, A: Arg<'a>>(patterns: &Patterns, path: &[u8], argv: &[A]) -> bool {
     if patterns.is_empty() {
         return false;
     }
+    // Options (`-y`, `--db-path`) name nothing; a name without a version is looked up once.
     let names = core::iter::once(path)
         .chain(argv.iter().map(|a| a.bytes()))
-        .flat_map(|t| {
-            let base = basename(t);
-            [base, package_name(base)]
-        });
-    names
-        .filter(|n| !n.is_empty())
-        .any(|n| patterns.iter().any(|p| glob_match(p, n)))
+        .filter(|t| !is_option(t));
+    for t in names {
+        let base = basename(t);
+        let package = package_name(base);
+        if patterns.matches(base) || (package.len() != base.len() && patterns.matches(package)) {
+            return true;
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -119,7 +127,7 @@ mod tests {
 
     fn sel(include: &[&str], exclude: &[&str]) -> Selector {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        Selector::new(&s(include), &s(exclude), HOST)
+        Selector::new(&s(include), &s(exclude), HOST, &mut Vec::new())
     }
 
     /// How a child was spawned: its environment and its stdio.
@@ -300,7 +308,7 @@ mod tests {
         }
         // A host without some defaults asks only for the ones it has.
         let home_path = crate::envp::client_defaults(|k| k == "HOME" || k == "PATH");
-        let s = Selector::new(&[], &[], home_path);
+        let s = Selector::new(&[], &[], home_path, &mut Vec::new());
         assert_eq!(
             pick(&s, Mode::Mcp, b"/usr/bin/node", &NODE, piped(home_path)),
             Some(Reason::EnvDropped)
@@ -310,5 +318,82 @@ mod tests {
             pick(&s, Mode::Mcp, b"npx", &NPX_MEMORY, piped(0)),
             Some(Reason::Package)
         );
+    }
+}
+
+/// What the include/exclude patterns cost per spawn (run by hand:
+/// `cargo test --release -p mcp-env-shim-core pattern_cost -- --ignored --nocapture`).
+#[cfg(test)]
+mod cost {
+    use super::*;
+    use alloc::format;
+    use alloc::string::ToString;
+    use std::time::Instant;
+
+    #[test]
+    #[ignore]
+    fn pattern_cost_per_spawn() {
+        // A launch with 64 arguments, as many as detection reads.
+        let mut argv: Vec<Vec<u8>> = vec![b"npx".to_vec(), b"-y".to_vec()];
+        argv.push(b"@acme/weather-server@1.2.3".to_vec());
+        argv.extend(
+            (0..61).map(|i| format!("/srv/data/project-{i}/some/file-{i}.json").into_bytes()),
+        );
+        let argv: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
+        let sets: [(&str, Vec<String>); 6] = [
+            ("none", vec![]),
+            (
+                "100 exact",
+                (0..100).map(|i| format!("server-{i}")).collect(),
+            ),
+            (
+                "100: 90 exact, 10 globs",
+                (0..100)
+                    .map(|i| {
+                        if i % 10 == 0 {
+                            format!("*-tool-{i}")
+                        } else {
+                            format!("server-{i}")
+                        }
+                    })
+                    .collect(),
+            ),
+            (
+                "1,000 exact",
+                (0..1000).map(|i| format!("server-{i}")).collect(),
+            ),
+            (
+                "30,000: 29,000 exact, 1,000 globs",
+                (0..30_000)
+                    .map(|i| {
+                        if i % 30 == 0 {
+                            format!("*-tool-{i}")
+                        } else {
+                            format!("server-{i}")
+                        }
+                    })
+                    .collect(),
+            ),
+            (
+                "30,000 globs",
+                (0..30_000).map(|i| format!("*-tool-{i}*")).collect(),
+            ),
+        ];
+        for (what, list) in sets.iter() {
+            let mut warnings = Vec::new();
+            let s = Selector::new(list, list, 0, &mut warnings);
+            let (env, stdio) = (ChildEnv::default(), Stdio::PIPES);
+            let n = 2000;
+            let start = Instant::now();
+            for _ in 0..n {
+                std::hint::black_box(s.select(Mode::Mcp, b"/usr/bin/npx", &argv, env, stdio));
+            }
+            let per = start.elapsed().as_nanos() / n;
+            std::println!(
+                "{what:>36}: {per:>9} ns per spawn ({} warnings)",
+                warnings.len()
+            );
+            let _ = what.to_string();
+        }
     }
 }

@@ -289,6 +289,7 @@ impl Session {
                 &config.include,
                 &config.exclude,
                 envp::client_defaults(|k| env_values.var(k).is_some()),
+                &mut warnings,
             ),
             warnings,
         }

@@ -2,6 +2,8 @@
 //! entries unchanged and in order, then each missing block entry). Allocation-free and
 //! panic-free: it runs on the exec path, over a fixed-capacity output the caller provides.
 
+use alloc::boxed::Box;
+use alloc::vec::Vec;
 use core::mem::MaybeUninit;
 
 /// Finds block keys among envp entries by first byte, so that a 60-entry environment costs
@@ -71,30 +73,35 @@ pub fn dropped(host_has: u64, present: u64) -> bool {
 /// `getDefaultEnvironment`, Python `get_default_environment`): each one the client has.
 pub const CLIENT_DEFAULTS: [&str; 6] = ["HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER"];
 
-/// The bit of `key` among `CLIENT_DEFAULTS`, 0 for any other key.
+/// The bit of `key` among `CLIENT_DEFAULTS`, 0 for any other key. Literal patterns, so that
+/// each comparison is a length check and one load, not a call: it runs for every envp entry.
 pub fn client_default_bit(key: &[u8]) -> u8 {
-    // The first byte rules out almost every key before a comparison.
-    let i = match key.first() {
-        Some(b'H') => 0,
-        Some(b'L') => 1,
-        Some(b'P') => 2,
-        Some(b'S') => 3,
-        Some(b'T') => 4,
-        Some(b'U') => 5,
-        _ => return 0,
-    };
-    match CLIENT_DEFAULTS.get(i) {
-        Some(name) if name.as_bytes() == key => 1 << i,
+    match key {
+        b"HOME" => 1,
+        b"LOGNAME" => 1 << 1,
+        b"PATH" => 1 << 2,
+        b"SHELL" => 1 << 3,
+        b"TERM" => 1 << 4,
+        b"USER" => 1 << 5,
         _ => 0,
     }
 }
 
-/// The client defaults a process has, from a lookup of its environment (load time).
-pub fn client_defaults(has: impl Fn(&str) -> bool) -> u8 {
+/// `CLIENT_DEFAULTS` as the names `session::Env::vars` takes (load time).
+pub fn client_default_names() -> Vec<Box<[u8]>> {
     CLIENT_DEFAULTS
         .iter()
+        .map(|k| k.as_bytes().into())
+        .collect()
+}
+
+/// The mask of client defaults a process has: `has[i]` says whether it has
+/// `CLIENT_DEFAULTS[i]` (the values `Env::vars` found for `client_default_names`).
+pub fn client_defaults(has: impl IntoIterator<Item = bool>) -> u8 {
+    has.into_iter()
+        .take(CLIENT_DEFAULTS.len())
         .enumerate()
-        .filter(|(_, k)| has(k))
+        .filter(|&(_, h)| h)
         .fold(0, |mask, (i, _)| mask | 1 << i)
 }
 
@@ -193,14 +200,19 @@ mod tests {
 
     #[test]
     fn client_defaults_are_found_by_exact_name_only() {
-        assert_eq!(client_default_bit(b"HOME"), 1);
-        assert_eq!(client_default_bit(b"USER"), 1 << 5);
+        for (i, k) in CLIENT_DEFAULTS.iter().enumerate() {
+            assert_eq!(client_default_bit(k.as_bytes()), 1 << i, "{k}");
+        }
         for other in ["HOMEDIR", "PAT", "SSL_CERT_FILE", "TERMINFO", "", "home"] {
             assert_eq!(client_default_bit(other.as_bytes()), 0, "{other}");
         }
-        let all = client_defaults(|_| true);
-        assert_eq!(all, 0b11_1111);
-        assert_eq!(client_defaults(|k| k == "HOME" || k == "PATH"), 0b101);
+        assert_eq!(client_default_names().len(), CLIENT_DEFAULTS.len());
+        assert_eq!(client_defaults([true; 6]), 0b11_1111);
+        assert_eq!(
+            client_defaults([true, false, true, false, false, false]),
+            0b101,
+            "HOME and PATH"
+        );
     }
 
     #[test]

@@ -48,6 +48,9 @@ struct Buckets {
 
 impl Buckets {
     fn new(mut keyed: Vec<(u8, Box<[u8]>)>) -> Buckets {
+        if keyed.is_empty() {
+            return Buckets::default();
+        }
         keyed.sort_by_key(|(k, _)| *k);
         let mut start = alloc::vec![0u16; 257];
         for (k, _) in &keyed {
@@ -119,30 +122,28 @@ impl Patterns {
         p.exact.dedup();
         p.by_first = Buckets::new(first);
         p.by_last = Buckets::new(last);
-        let mut warn = |n: usize, why: String| {
+        let mut warn = |n: usize, why: &dyn Fn() -> String| {
             if n > 0 {
-                warnings.push(format!("{what}: {n} patterns ignored: {why}"));
+                warnings.push(format!("{what}: {n} patterns ignored: {}", why()));
             }
         };
-        warn(long, format!("longer than {MAX_PATTERN_BYTES} bytes"));
-        warn(
-            extra_exact,
-            format!("more than {MAX_EXACT} exact names (the first ones are kept)"),
-        );
-        warn(
-            extra_globs,
-            format!("more than {MAX_GLOBS} patterns with * or ? (the first ones are kept)"),
-        );
-        warn(
-            extra_floating,
+        warn(long, &|| format!("longer than {MAX_PATTERN_BYTES} bytes"));
+        warn(extra_exact, &|| {
+            format!("more than {MAX_EXACT} exact names (the first ones are kept)")
+        });
+        warn(extra_globs, &|| {
+            format!("more than {MAX_GLOBS} patterns with * or ? (the first ones are kept)")
+        });
+        warn(extra_floating, &|| {
             format!(
                 "more than {MAX_FLOATING} patterns that start and end with * or ? \
                  (the first ones are kept)"
-            ),
-        );
+            )
+        });
         p
     }
 
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.exact.is_empty()
             && self.by_first.patterns.is_empty()

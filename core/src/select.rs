@@ -63,8 +63,10 @@ impl Selector {
                 server: v.server,
             });
         }
-        let hint = v.runtime || v.transport || mentions_mcp(path, argv);
-        if hint && self.looks_like_a_client_spawn(env, stdio) {
+        // The cheap signals first: most children are no client's spawn.
+        if self.looks_like_a_client_spawn(env, stdio)
+            && (v.runtime || v.transport || mentions_mcp(path, argv))
+        {
             return Some(Selection::unnamed(Reason::EnvDropped));
         }
         None
@@ -99,6 +101,7 @@ impl Selection<'_> {
     }
 }
 
+#[inline]
 fn any_match<'a, A: Arg<'a>>(patterns: &Patterns, path: &[u8], argv: &[A]) -> bool {
     if patterns.is_empty() {
         return false;
@@ -307,7 +310,7 @@ mod tests {
             );
         }
         // A host without some defaults asks only for the ones it has.
-        let home_path = crate::envp::client_defaults(|k| k == "HOME" || k == "PATH");
+        let home_path = crate::envp::client_defaults([true, false, true, false, false, false]);
         let s = Selector::new(&[], &[], home_path, &mut Vec::new());
         assert_eq!(
             pick(&s, Mode::Mcp, b"/usr/bin/node", &NODE, piped(home_path)),

@@ -288,7 +288,12 @@ impl Session {
             selector: Selector::new(
                 &config.include,
                 &config.exclude,
-                envp::client_defaults(|k| env_values.var(k).is_some()),
+                envp::client_defaults(
+                    env_values
+                        .vars(&envp::client_default_names())
+                        .iter()
+                        .map(Option::is_some),
+                ),
                 &mut warnings,
             ),
             warnings,

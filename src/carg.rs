@@ -36,7 +36,18 @@ pub unsafe fn args<'a>(argv: Argv, max: usize) -> &'a [CArg<'a>] {
     while n < max && !unsafe { *argv.add(n) }.is_null() {
         n += 1;
     }
+    // SAFETY: the first `n` entries were just read and are not NULL; the caller's promise
+    // covers the strings.
+    unsafe { from_ptrs(core::slice::from_raw_parts(argv, n)) }
+}
+
+/// Argument pointers (each a NUL-terminated string that outlives `'a`: read and checked by
+/// the caller, or argv's own), seen as `CArg`s without a copy.
+///
+/// # Safety
+/// Every pointer in `ptrs` is a readable NUL-terminated string that outlives `'a`.
+pub unsafe fn from_ptrs<'a>(ptrs: &'a [*const c_char]) -> &'a [CArg<'a>] {
     // SAFETY: CArg is repr(transparent) over `*const c_char` (its other field is a zero-sized
-    // marker), and the first `n` entries were just read and are not NULL.
-    unsafe { core::slice::from_raw_parts(argv.cast::<CArg<'a>>(), n) }
+    // marker); the caller's promise covers what `bytes` reads.
+    unsafe { core::slice::from_raw_parts(ptrs.as_ptr().cast::<CArg<'a>>(), ptrs.len()) }
 }

@@ -114,6 +114,20 @@ pub struct ChildEnv {
     pub defaults: u8,
 }
 
+impl ChildEnv {
+    /// An MCP client's fresh environment: the block dropped, every client default kept. For
+    /// callers that judge a command line without a real child (`explain`, diagnosis).
+    pub const CLIENT: ChildEnv = ChildEnv {
+        dropped: true,
+        defaults: (1 << CLIENT_DEFAULTS.len()) - 1,
+    };
+    /// An environment inherited from the host.
+    pub const INHERITED: ChildEnv = ChildEnv {
+        dropped: false,
+        defaults: (1 << CLIENT_DEFAULTS.len()) - 1,
+    };
+}
+
 /// Writes `child`, then `extra`, then `end` into `out` (which may be uninitialised: only the
 /// entries written are touched); returns the count written including `end`, or `None` if
 /// `out` is too small (the caller then leaves the child's envp alone).
@@ -207,6 +221,7 @@ mod tests {
             assert_eq!(client_default_bit(other.as_bytes()), 0, "{other}");
         }
         assert_eq!(client_default_names().len(), CLIENT_DEFAULTS.len());
+        assert_eq!(ChildEnv::CLIENT.defaults, client_defaults([true; 6]));
         assert_eq!(client_defaults([true; 6]), 0b11_1111);
         assert_eq!(
             client_defaults([true, false, true, false, false, false]),

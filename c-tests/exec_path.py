@@ -2,7 +2,9 @@
 """exec_path.py SHIM — proves from the library's machine code what the exec path may call.
 
 Walks the direct calls and jumps reachable from every exported hook (objdump) and fails if any
-leads to a panic, an allocation, dlsym, a lock, stdio or getenv: rule 1 of the exec path, checked
+leads to a panic, an allocation, dlsym, a lock, stdio or getenv, or if the deepest chain of
+stack frames a hook can build exceeds STACK_LIMIT bytes (a signal handler's alternate stack, a
+vfork child on a tight RLIMIT_STACK: the hook must not need much, whatever the envp): rule 1 of the exec path, checked
 on what was compiled rather than on what the source meant. The one exception, named
 in LATE: the lookup a hook makes only if it runs before the library's constructor (see
 src/real.rs); the check proves it is the only road to dlsym. Imports count by name, whether called through
@@ -28,6 +30,12 @@ FORBIDDEN = {
 }
 
 
+# The most stack a hook may use, from its own frame down to the deepest direct call: frames
+# (`sub $N,%rsp`), saved registers and return addresses. Calls through pointers (the real libc
+# functions) are libc's own.
+STACK_LIMIT = 2048
+
+
 def call_graph(so):
     text = subprocess.run(["objdump", "-d", "-C", "--no-show-raw-insn", so],
                           capture_output=True, text=True, check=True).stdout
@@ -36,18 +44,42 @@ def call_graph(so):
     # Rust calls imports through the GOT (no PLT): `call *0x..(%rip)  # addr <malloc@GLIBC_2.2.5>`.
     got = re.compile(r"\s(?:call|jmp)\s+\*0x[0-9a-f]+\(%rip\)\s+# [0-9a-f]+ <([^>@]+)@")
     graph, cur = {}, None
+    frames = {}
+    frame = re.compile(r"\ssub\s+\$0x([0-9a-f]+),%rsp")
+    push = re.compile(r"\spush\s")
     for line in text.splitlines():
         m = head.match(line)
         if m:
             cur = m.group(1)
             graph.setdefault(cur, set())
+            frames.setdefault(cur, [0, 0])
+        elif cur and (m := frame.search(line)):
+            frames[cur][0] = max(frames[cur][0], int(m.group(1), 16))
+        elif cur and push.search(line) and frames[cur][1] < 8:
+            frames[cur][1] += 1
+            continue
         elif cur and (m := got.search(line)):
             graph[cur].add(m.group(1) + "@plt")
         elif cur and (m := call.search(line)):
             target = re.sub(r"\+0x[0-9a-f]+$", "", m.group(1))
             if target != cur:
                 graph[cur].add(target)
+    call_graph.frames = {f: sub + 8 * pushes + 8 for f, (sub, pushes) in frames.items()}
     return graph
+
+
+def deepest(graph, f, stop, seen=()):
+    """The most stack a call of f can use (bytes) and that chain of functions."""
+    own = call_graph.frames.get(f, 8)
+    best, chain = 0, []
+    if not (f.endswith("@plt") or re.search(stop, f)):
+        for t in graph.get(f, ()):
+            if t in seen or t.endswith("@plt"):
+                continue
+            d, c = deepest(graph, t, stop, seen + (f,))
+            if d > best:
+                best, chain = d, c
+    return own + best, [f] + chain
 
 
 def reach(graph, roots, stop):
@@ -85,6 +117,12 @@ def main():
                 chain.append(parent[chain[-1]])
             print("# " + " <- ".join(chain))
         failed |= bool(bad)
+    worst, chain = max((deepest(graph, h, LATE) for h in HOOKS if h in graph), key=lambda x: x[0])
+    ok = worst <= STACK_LIMIT
+    print(("ok" if ok else "not ok") + f" - every hook's own stack stays within {STACK_LIMIT} bytes, "
+          f"whatever the envp (deepest: {worst} bytes)")
+    print("# " + " -> ".join(f"{f} ({call_graph.frames.get(f, 8)})" for f in chain))
+    failed |= not ok
     imports = sorted(f[:-4] for f in parent if f.endswith("@plt"))
     print(f"# the exec path calls into libc: {' '.join(imports)}")
     print(f"# {len(parent)} functions reachable from the hooks")

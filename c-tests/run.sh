@@ -59,6 +59,7 @@ for t in "${tests[@]}"; do
     logfile.sh) run=(SHIM="$shim" bash "$here/logfile.sh") ;; # its own users and paths
     tostop.py) run=(python3 "$here/tostop.py" "$shim") ;;     # its own terminal
     exec_path.py) run=(python3 "$here/exec_path.py" "$shim") ;; # reads the library, runs nothing
+    signals.py) run=(SHIM="$shim" python3 "$here/signals.py") ;; # preloads per parent
     t_noalloc) run=(LD_PRELOAD="$shim $build/mallocguard.so" "./$t") ;;
     *) run=(LD_PRELOAD="$shim" "./$t") ;;
     esac

@@ -56,7 +56,9 @@ pub fn at_start(argc: c_int, argv: Argv, env: &HostEnv, process: Process) -> boo
     }
     let mut own_keys = Vec::new();
     each_env(env.envp(), |k, _| own_keys.push(k));
-    let Some(plan) = s.plan(b"", &args, own_keys.iter().copied()) else {
+    // The server's own stdin and stdout are the client's pipes (or not): as the hooks judge it.
+    let stdio = crate::stdio::of_self();
+    let Some(plan) = s.plan(b"", &args, own_keys.iter().copied(), stdio) else {
         return false;
     };
     let mut mem: Vec<MaybeUninit<u8>> = alloc::vec![MaybeUninit::uninit(); s.max_kv];
@@ -266,5 +268,10 @@ impl Env for Layered<'_> {
             Some(p) => p.vars(names),
             None => names.iter().map(|_| None).collect(),
         }
+    }
+
+    /// The parent's: it is the host whose spawn is being judged.
+    fn client_defaults(&self) -> u8 {
+        self.parent.map_or(0, |p| p.client_defaults())
     }
 }

@@ -193,7 +193,7 @@ unsafe fn spawn_either(
     };
     // SAFETY: forwarded as received.
     unsafe {
-        spawn(via, pid, Exe::Path(path), argv, envp, |p, e| {
+        spawn(via, pid, Exe::Path(path), actions, argv, envp, |p, e| {
             real::posix_spawn(search, p, path, actions, attr, argv, e)
         })
     }

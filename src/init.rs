@@ -19,6 +19,7 @@ use core::ffi::{c_char, c_int};
 use core::sync::atomic::{AtomicPtr, Ordering};
 use mcp_env_shim_core::block::BUILTIN;
 use mcp_env_shim_core::config;
+use mcp_env_shim_core::envp::CLIENT_DEFAULTS;
 use mcp_env_shim_core::session::{Env, Fs, LogTarget, Process, Session};
 
 /// What the hooks read: the session and what the process was at load.
@@ -134,6 +135,8 @@ pub struct HostEnv {
     envp: Argv,
     own: [Option<&'static [u8]>; OWN.len()],
     block: [Option<*const c_char>; BUILTIN.len()],
+    /// Which of the SDK's default keys (`envp::CLIENT_DEFAULTS`) it has.
+    defaults: u8,
 }
 
 /// The variables the session asks for one by one.
@@ -208,6 +211,7 @@ impl HostEnv {
     pub fn new(envp: Argv) -> HostEnv {
         let mut own = [None; OWN.len()];
         let mut block = [None; BUILTIN.len()];
+        let mut defaults = 0u8;
         let mut p = envp;
         // SAFETY: envp is NULL or a NULL-terminated array of NUL-terminated strings, unchanged
         // during this pass; `prefix` reads an entry only up to its first mismatch or its NUL.
@@ -226,12 +230,19 @@ impl HostEnv {
                     *slot = Some(v);
                 } else if let Some(slot @ None) = own.get_mut(i.wrapping_sub(BUILTIN.len())) {
                     *slot = Some(value(v));
+                } else if i >= BUILTIN.len() + OWN.len() {
+                    defaults |= 1 << (i - BUILTIN.len() - OWN.len());
                 }
             }
             // SAFETY: not past the terminating NULL.
             p = unsafe { p.add(1) };
         }
-        HostEnv { envp, own, block }
+        HostEnv {
+            envp,
+            own,
+            block,
+            defaults,
+        }
     }
 
     pub fn envp(&self) -> Argv {
@@ -246,33 +257,39 @@ impl HostEnv {
     }
 }
 
-/// Name `i` of the built-in block followed by the shim's own variables.
-fn name_at(i: usize) -> &'static [u8] {
-    match BUILTIN.get(i) {
-        Some(k) => k.name.as_bytes(),
-        None => OWN
-            .get(i - BUILTIN.len())
-            .map_or(&b"\0"[..], |n| n.as_bytes()),
+/// Name `i` of the names one pass looks for: the built-in block, the shim's own variables,
+/// then the SDK's default keys (32 in all: one bit each in a `u32`).
+const fn name_at(i: usize) -> &'static [u8] {
+    if i < BUILTIN.len() {
+        BUILTIN[i].name.as_bytes()
+    } else if i < BUILTIN.len() + OWN.len() {
+        OWN[i - BUILTIN.len()].as_bytes()
+    } else if i < NAMES {
+        CLIENT_DEFAULTS[i - BUILTIN.len() - OWN.len()].as_bytes()
+    } else {
+        b"\0"
     }
 }
 
-/// The names (built-in block, then own variables) by their first byte, at compile time.
+const NAMES: usize = BUILTIN.len() + OWN.len() + CLIENT_DEFAULTS.len();
+const _: () = assert!(NAMES <= 32);
+
+/// Those names by their first byte, at compile time.
 static NAMES_BY_FIRST: [u32; 256] = {
     let mut t = [0u32; 256];
     let mut i = 0;
-    while i < BUILTIN.len() + OWN.len() {
-        let name = if i < BUILTIN.len() {
-            BUILTIN[i].name.as_bytes()
-        } else {
-            OWN[i - BUILTIN.len()].as_bytes()
-        };
-        t[name[0] as usize] |= 1 << i;
+    while i < NAMES {
+        t[name_at(i)[0] as usize] |= 1 << i;
         i += 1;
     }
     t
 };
 
 impl Env for HostEnv {
+    fn client_defaults(&self) -> u8 {
+        self.defaults
+    }
+
     fn var(&self, name: &str) -> Option<String> {
         let value = match OWN.iter().position(|n| *n == name) {
             Some(i) => self.own.get(i).copied().flatten(),

@@ -10,6 +10,8 @@
 extern crate alloc;
 
 #[cfg(not(test))]
+mod carg;
+#[cfg(not(test))]
 mod heal;
 #[cfg(not(test))]
 mod hooks;
@@ -29,5 +31,7 @@ mod rt;
 mod scratch;
 #[cfg(not(test))]
 mod spawn;
+#[cfg(not(test))]
+mod stdio;
 #[cfg(not(test))]
 mod sys;

@@ -302,6 +302,13 @@ fn open_no_symlinks(path: *const c_char, flags: c_int, mode: u32) -> Option<c_in
         Err(libc::ENOSYS | libc::EPERM | libc::E2BIG | libc::EINVAL) => {}
         Err(_) => return None,
     }
+    open_walking(path, flags, mode)
+}
+
+/// `open_no_symlinks` one directory at a time, where `openat2` is missing or filtered. Its own
+/// frame (a component buffer): never inlined into the writer, which every line goes through.
+#[inline(never)]
+fn open_walking(path: *const c_char, flags: c_int, mode: u32) -> Option<c_int> {
     // SAFETY: a NUL-terminated string.
     let bytes = unsafe { core::ffi::CStr::from_ptr(path) }.to_bytes();
     let rest = bytes.strip_prefix(b"/")?;

@@ -7,6 +7,7 @@
 //! `errno` change (system calls are raw), and a stack frame of a few hundred bytes.
 //! `c-tests/exec_path.py` checks the machine code for the first five.
 
+use crate::carg;
 use crate::init::Edge;
 use crate::log::Writer;
 use crate::probe::Probe;
@@ -18,6 +19,7 @@ use mcp_env_shim_core::arena::Arena;
 use mcp_env_shim_core::config::Mode;
 use mcp_env_shim_core::jsonline::Line;
 use mcp_env_shim_core::session::{Plan, Session};
+use mcp_env_shim_core::stdio::Stdio;
 use mcp_env_shim_core::values::{Exists, Outcome, IMPLIED_FLAG};
 
 /// Arguments looked at for detection; later ones are ignored.
@@ -116,6 +118,8 @@ struct Child<'a> {
 
 /// Reads the child's program, first arguments and every environment key; `None` if any
 /// pointer cannot be read (the real call then fails with EFAULT, as it would without us).
+/// Never inlined: the probe's frame is gone before the selected child's work begins.
+#[inline(never)]
 fn read_child<'a>(exe: Exe<'a>, argv: Argv, envp: Argv) -> Option<Child<'a>> {
     let mut p = Probe::new();
     let exe = match exe {
@@ -134,7 +138,7 @@ fn read_child<'a>(exe: Exe<'a>, argv: Argv, envp: Argv) -> Option<Child<'a>> {
 }
 
 /// The bytes of a C string the probe has read.
-fn bytes<'a>(p: *const c_char) -> &'a [u8] {
+pub fn bytes<'a>(p: *const c_char) -> &'a [u8] {
     if p.is_null() {
         return &[];
     }
@@ -148,19 +152,18 @@ fn key<'a>(p: *const c_char) -> Option<&'a [u8]> {
     e.get(..e.iter().position(|&b| b == b'=')?)
 }
 
-/// Decides about a child. Never inlined: the argument buffer is gone from the stack before
-/// the child's envp is built.
+/// Decides about a child, reading its arguments in place (`carg`: no copy on the stack).
+/// Never inlined, for the same reason.
 #[inline(never)]
-fn plan<'a>(s: &Session, child: &Child<'a>) -> Option<Plan<'a>> {
-    let mut buf = [MaybeUninit::<&[u8]>::uninit(); MAX_ARGS];
-    let mut n = 0;
-    for (slot, &a) in buf.iter_mut().zip(child.args) {
-        slot.write(bytes(a));
-        n += 1;
-    }
-    // SAFETY: the first `n` entries were just written.
-    let args: &[&'a [u8]] = unsafe { core::slice::from_raw_parts(buf.as_ptr().cast(), n) };
-    s.plan(child.exe, args, child.env.iter().filter_map(|&e| key(e)))
+fn plan<'a>(s: &Session, child: &Child<'a>, stdio: Stdio) -> Option<Plan<'a>> {
+    // SAFETY: every argument pointer was read whole by `read_child`'s probe.
+    let args = unsafe { carg::from_ptrs(child.args) };
+    s.plan(
+        child.exe,
+        args,
+        child.env.iter().filter_map(|&e| key(e)),
+        stdio,
+    )
 }
 
 /// Existence of CA files, by stat(2), for the exec path.
@@ -344,7 +347,8 @@ pub unsafe fn exec(
     let Some(child) = read_child(exe, argv, envp) else {
         return call(envp);
     };
-    let Some(plan) = plan(s, &child) else {
+    // In an exec hook we are the child: its stdin and stdout are already in place.
+    let Some(plan) = plan(s, &child, crate::stdio::of_self()) else {
         return call(envp);
     };
     exec_selected(edge, via, target, &child, &plan, envp, call)
@@ -439,6 +443,7 @@ pub unsafe fn spawn(
     via: Via,
     pid_out: *mut libc::pid_t,
     exe: Exe<'_>,
+    actions: *const libc::posix_spawn_file_actions_t,
     argv: Argv,
     envp: Argv,
     call: impl Fn(*mut libc::pid_t, Argv) -> c_int,
@@ -454,7 +459,9 @@ pub unsafe fn spawn(
     let Some(child) = read_child(exe, argv, envp) else {
         return call(pid_out, envp);
     };
-    let Some(plan) = plan(s, &child) else {
+    // SAFETY: the file actions as posix_spawn takes them (read defensively).
+    let stdio = unsafe { crate::stdio::of_spawn(actions) };
+    let Some(plan) = plan(s, &child, stdio) else {
         return call(pid_out, envp);
     };
     spawn_selected(edge, via, pid_out, &child, &plan, envp, call)

@@ -257,6 +257,11 @@ pub unsafe fn send_nowait(fd: c_int, buf: *const u8, len: usize) -> isize {
 
 /// `fstat(2)`, as `newfstatat(fd, "", AT_EMPTY_PATH)` (aarch64 has no fstat).
 pub fn fstat(fd: c_int) -> Option<libc::stat> {
+    fstat_result(fd).ok()
+}
+
+/// `fstat(2)` with the error number.
+pub fn fstat_result(fd: c_int) -> Result<libc::stat, c_int> {
     let mut st = core::mem::MaybeUninit::<libc::stat>::uninit();
     // SAFETY: an empty NUL-terminated path and a stat buffer the kernel fills.
     let r = unsafe {
@@ -269,7 +274,7 @@ pub fn fstat(fd: c_int) -> Option<libc::stat> {
         )
     };
     // SAFETY: filled on success.
-    ret(r).ok().map(|_| unsafe { st.assume_init() })
+    ret(r).map(|_| unsafe { st.assume_init() })
 }
 
 /// `stat(2)` of a NUL-terminated path, following symlinks.

@@ -7,6 +7,7 @@ use mcp_env_shim_core::arena::Arena;
 use mcp_env_shim_core::config::Mode;
 use mcp_env_shim_core::envp::{bits, key_of};
 use mcp_env_shim_core::session::Session;
+use mcp_env_shim_core::stdio::Stdio;
 use mcp_env_shim_core::values::IMPLIED_FLAG;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -39,7 +40,8 @@ pub fn run(s: &Session, args: &Args) -> Result<(), String> {
     let shown: Vec<_> = args.command.iter().map(|a| a.to_string_lossy()).collect();
     println!("command: {}", shown.join(" "));
     println!("mode:    {}", s.mode.as_str());
-    let Some(plan) = s.plan(exe, &argv, keys) else {
+    // Judged as an MCP client would start it: stdin and stdout pipes.
+    let Some(plan) = s.plan(exe, &argv, keys, Stdio::PIPES) else {
         println!("selected: no: the shim leaves this child's environment exactly as given");
         if s.mode == Mode::Mcp {
             println!("  (add a pattern to the config's \"include\" to select it)");

@@ -4,7 +4,7 @@
 
 use super::*;
 
-fn verdict(command: &str, args: &[&str]) -> Verdict {
+fn verdict<'a>(command: &'a str, args: &[&'a str]) -> Verdict<'a> {
     let mut argv: Vec<&[u8]> = vec![command.as_bytes()];
     argv.extend(args.iter().map(|a| a.as_bytes()));
     classify(command.as_bytes(), &argv)
@@ -17,8 +17,11 @@ fn name(cmdline: &str) -> Option<Reason> {
 }
 
 fn examples(kind: &str) -> Vec<(String, Vec<String>)> {
-    let all: serde_json::Value =
-        serde_json::from_str(include_str!("../testdata/mcp-commands.json")).unwrap();
+    launches(include_str!("../testdata/mcp-commands.json"), kind)
+}
+
+fn launches(json: &str, kind: &str) -> Vec<(String, Vec<String>)> {
+    let all: serde_json::Value = serde_json::from_str(json).unwrap();
     all[kind]
         .as_array()
         .unwrap()
@@ -43,6 +46,62 @@ fn every_real_mcp_server_launch_is_recognised_by_name() {
         let v = verdict(cmd, &args);
         assert!(v.name.is_some(), "missed: {cmd} {args:?}");
     }
+}
+
+/// The held-out set: real launch commands from public MCP configs, collected apart from the
+/// sample above (see `_about` in the file). Named ones are recognised by name; unnamed ones
+/// carry a hint that, with an MCP client's spawn, selects them (a runtime, a launcher, or the
+/// stdio transport argument). Prints what it misses, for the README's figures.
+#[test]
+fn held_out_launch_commands_are_recognised() {
+    held_out(include_str!("../testdata/heldout-commands.json"), 97);
+}
+
+/// The second held-out set, collected after the rules were written and measured once.
+#[test]
+fn second_held_out_launch_commands_are_recognised() {
+    held_out(include_str!("../testdata/heldout2-commands.json"), 90);
+}
+
+/// Recall on a held-out file: at least `percent` of the named, every unnamed with a hint.
+fn held_out(json: &str, percent: usize) {
+    let named = launches(json, "named");
+    let caught: Vec<bool> = named
+        .iter()
+        .map(|(cmd, args)| {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let hit = verdict(cmd, &args).name.is_some();
+            if !hit {
+                println!("named, missed: {cmd} {args:?}");
+            }
+            hit
+        })
+        .collect();
+    let named_hits = caught.iter().filter(|&&c| c).count();
+    let unnamed = launches(json, "unnamed");
+    let unnamed_hits = unnamed
+        .iter()
+        .filter(|(cmd, args)| {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let v = verdict(cmd, &args);
+            let hit = v.name.is_some() || v.runtime || v.transport;
+            if !hit {
+                println!("unnamed, no hint: {cmd} {args:?}");
+            }
+            hit
+        })
+        .count();
+    println!(
+        "held out: named {named_hits}/{}, unnamed with a hint {unnamed_hits}/{}",
+        named.len(),
+        unnamed.len()
+    );
+    assert!(
+        named_hits * 100 >= named.len() * percent,
+        "named {named_hits}/{}",
+        named.len()
+    );
+    assert_eq!(unnamed_hits, unnamed.len());
 }
 
 #[test]
@@ -132,8 +191,17 @@ fn shell_strings_are_split_into_commands() {
     assert_eq!(v.name, Some(Reason::Package));
     let v = verdict("/bin/sh", &["-c", "npm test; make"]);
     assert_eq!(v.name, None);
-    let v = verdict("/bin/sh", &["script.sh"]);
+    let v = verdict("/bin/sh", &[]);
     assert_eq!(v, Verdict::default());
+}
+
+#[test]
+fn a_shell_running_a_script_file_is_a_runtime_named_by_the_script() {
+    let v = verdict("/bin/sh", &["script.sh"]);
+    assert_eq!((v.name, v.runtime), (None, true));
+    let v = verdict("bash", &["-e", "scripts/mcp-supabase.sh"]);
+    assert_eq!(v.name, Some(Reason::Script));
+    assert_eq!(v.server, b"mcp-supabase");
 }
 
 #[test]
@@ -182,13 +250,17 @@ fn argv0_counts_when_the_path_is_a_generic_launcher_name() {
 
 #[test]
 fn mentions_of_mcp_in_names_are_the_weak_hint() {
-    assert!(mentions_mcp(b"/usr/bin/node", &[b"node", b"/srv/x/mcp.js"]));
-    assert!(mentions_mcp(b"/usr/bin/rg", &[b"rg", b"mcp", b"src"]));
+    let argv = |a: &[&'static str]| a.iter().map(|a| a.as_bytes()).collect::<Vec<_>>();
+    assert!(mentions_mcp(
+        b"/usr/bin/node",
+        &argv(&["node", "/srv/x/mcp.js"])
+    ));
+    assert!(mentions_mcp(b"/usr/bin/rg", &argv(&["rg", "mcp", "src"])));
     assert!(!mentions_mcp(
         b"/usr/bin/node",
-        &[b"node", b"/srv/app/index.js"]
+        &argv(&["node", "/srv/app/index.js"])
     ));
-    let plain = b"/tmp/mcp-env-shim/plain-child";
+    let plain = b"/tmp/mcp-env-shim/plain-child".as_slice();
     assert!(
         !mentions_mcp(plain, &[plain]),
         "the directory is not the name"
@@ -217,5 +289,206 @@ fn hostile_input_is_handled_without_panicking() {
     let _ = verdict("npx", &dashes);
     let nested = "sh -c ".repeat(50) + "npx mcp-remote";
     let _ = verdict("sh", &["-c", &nested]);
-    let _ = classify(b"", &[]);
+    let _ = classify::<&[u8]>(b"", &[]);
+}
+
+#[test]
+fn the_server_is_the_name_the_rule_matched() {
+    let server = |cmdline: &'static str| {
+        let words: Vec<&str> = cmdline.split(' ').collect();
+        let v = verdict(words[0], &words[1..]);
+        String::from_utf8(v.server.to_vec()).unwrap()
+    };
+    assert_eq!(server("npx -y @playwright/mcp@latest"), "@playwright/mcp");
+    assert_eq!(
+        server("uvx --from arxiv-mcp-server[pdf] arxiv-mcp-server"),
+        "arxiv-mcp-server"
+    );
+    assert_eq!(server("/usr/local/bin/mcp-grafana -debug"), "mcp-grafana");
+    assert_eq!(server("python3 -m mcp_server_time"), "mcp_server_time");
+    assert_eq!(server("python -m src.mcp_server.server"), "mcp_server");
+    assert_eq!(server("docker run -i --rm mcp/time:1.2"), "mcp/time");
+    assert_eq!(
+        server("node /srv/x/supabase-mcp/packages/mcp-server-supabase/dist/transports/stdio.js"),
+        "mcp-server-supabase"
+    );
+    assert_eq!(server("nu --mcp"), "nu");
+    assert_eq!(server("serena start-mcp-server"), "serena");
+    assert_eq!(server("git status"), "");
+    assert_eq!(server("node /app/dist/index.js"), "");
+    let long = format!("/opt/{}-mcp", "x".repeat(300));
+    assert_eq!(server(Box::leak(long.into_boxed_str())).len(), MAX_SERVER);
+}
+
+#[test]
+fn every_command_of_a_long_shell_string_is_seen() {
+    // Each command is read on its own: a long first command does not hide a later one.
+    let script = format!("echo {} && npx -y mcp-remote https://x", "word ".repeat(60));
+    let v = verdict("sh", &["-c", &script]);
+    assert_eq!(v.name, Some(Reason::Package));
+    assert_eq!(v.server, b"mcp-remote");
+}
+
+fn names_all(kind: &str, yes: &[&str]) {
+    for cmdline in yes {
+        let words: Vec<&str> = cmdline.split(' ').collect();
+        let v = verdict(words[0], &words[1..]);
+        assert!(v.name.is_some(), "{kind}: missed: {cmdline}");
+    }
+}
+
+fn names_none(kind: &str, no: &[&str]) {
+    for cmdline in no {
+        assert_eq!(name(cmdline), None, "{kind}: false positive: {cmdline}");
+    }
+}
+
+#[test]
+fn an_mcp_subcommand_serves_unless_a_management_verb_follows() {
+    names_all(
+        "mcp subcommand",
+        &[
+            "acme mcp",
+            "acme mcp --port 3000",
+            "acme mcp ./repo --transport stdio",
+            "acme mcp serve",
+            "npx -y acme@latest mcp",
+        ],
+    );
+    names_none(
+        "mcp management",
+        &["acme mcp add weather", "acme mcp list", "acme mcp remove x"],
+    );
+}
+
+#[test]
+fn a_scripts_own_arguments_can_name_the_server() {
+    names_all(
+        "script arguments",
+        &[
+            "node cli.js mcp",
+            "node dist/bin/acme.js serve --mcp --path .",
+            "python3 -m acme.cli mcp --readonly",
+            "go run ./cmd/acme mcp",
+            "php artisan acme:mcp",
+            "bun acme mcp --url http://x",
+        ],
+    );
+    names_none(
+        "script arguments",
+        &[
+            "python -m unittest test_mcp",
+            "node build.js mcp-types",
+            "node cli.js mcp add x",
+        ],
+    );
+}
+
+#[test]
+fn containers_are_seen_into_exec_compose_and_the_command_they_run() {
+    names_all(
+        "containers",
+        &[
+            "docker exec -i box python -m acme_mcp",
+            "docker compose run --rm acme-mcp",
+            "docker compose -f dev.yml exec -T app node mcp.js",
+            "docker-compose exec -T app php artisan acme:mcp",
+            "podman run -i --rm ghcr.io/acme/tools uvx acme-mcp",
+        ],
+    );
+    names_none(
+        "containers",
+        &["docker compose up acme-mcp", "docker exec -it box bash"],
+    );
+}
+
+#[test]
+fn build_and_run_runners_are_named_by_their_target() {
+    names_all(
+        "runners",
+        &[
+            "dnx Acme.Mcp.Server --yes",
+            "dnx acme-mcp@1.0 --yes --source https://x/index.json",
+            "dotnet tool exec Acme.Mcp",
+            "dotnet dnx -y Acme.McpServer",
+            "cargo run --manifest-path /src/acme-mcp/Cargo.toml",
+            "cargo run -p acme-mcp",
+            "cargo +nightly run --release --bin acme-mcp",
+            "cargo run --release -- mcp",
+            "go run -C /src/acme-mcp .",
+            "bun --cwd /src/acme-mcp run index.ts",
+            "deno run -A /src/acme/mcp/main.ts",
+            "dotnet run --project /src/Acme.Mcp/Acme.csproj -- --verbose",
+        ],
+    );
+    names_none(
+        "runners",
+        &[
+            "cargo build -p acme-mcp",
+            "cargo test --manifest-path /src/acme-mcp/Cargo.toml",
+            "dotnet build /src/Acme.Mcp",
+        ],
+    );
+    for runtime in [
+        "cargo run",
+        "cargo run --release",
+        "dotnet run",
+        "go run .",
+        "npm start",
+    ] {
+        let words: Vec<&str> = runtime.split(' ').collect();
+        assert!(verdict(words[0], &words[1..]).runtime, "{runtime}");
+    }
+}
+
+#[test]
+fn a_project_directory_names_what_runs_in_it() {
+    names_all(
+        "project directory",
+        &[
+            "uv --directory /srv/acme-mcp run main.py",
+            "uv run --project /srv/acme-mcp python -m acme",
+            "uv run /srv/acme-mcp/server.py",
+            "npm start --prefix /srv/acme-mcp",
+            "npm --prefix /srv/acme-mcp run start",
+            "pnpm --dir /srv/acme-mcp run start",
+            "yarn --cwd /srv/acme-mcp start",
+        ],
+    );
+    let v = verdict("uv", &["--directory", "/srv/acme-mcp/", "run", "main.py"]);
+    assert_eq!(v.server, b"acme-mcp");
+    names_none(
+        "project directory",
+        &[
+            "npm install --prefix /srv/acme-mcp",
+            "uv pip install --directory /srv/acme-mcp x",
+            "uv --directory /srv/weather run main.py",
+        ],
+    );
+}
+
+#[test]
+fn stdio_transport_arguments_are_a_hint_and_python_lookalikes_no_runtime() {
+    for (cmdline, transport) in [
+        ("/opt/acme/server stdio", true),
+        ("acme --stdio", true),
+        ("acme --transport stdio", true),
+        ("acme -t stdio", true),
+        ("acme --transport=stdio", true),
+        ("sh -c 'acme serve --stdio'", true),
+        ("acme --transport=http", false),
+        ("acme ./stdio.log", false),
+    ] {
+        let words: Vec<&str> = cmdline.split(' ').collect();
+        let script = words[1..].join(" ");
+        let v = if words[0] == "sh" {
+            verdict("sh", &["-c", &script])
+        } else {
+            verdict(words[0], &words[1..])
+        };
+        assert_eq!(v.transport, transport, "{cmdline}");
+    }
+    assert!(!verdict("python-code-tools", &["stdio"]).runtime);
+    assert!(verdict("python3.12", &["x.py"]).runtime);
+    assert!(verdict("pypy3", &["x.py"]).runtime);
 }

@@ -2,6 +2,8 @@
 //! entries unchanged and in order, then each missing block entry). Allocation-free and
 //! panic-free: it runs on the exec path, over a fixed-capacity output the caller provides.
 
+use alloc::boxed::Box;
+use alloc::vec::Vec;
 use core::mem::MaybeUninit;
 
 /// Finds block keys among envp entries by first byte, so that a 60-entry environment costs
@@ -92,6 +94,65 @@ pub fn dropped(host_has: u64, present: u64) -> bool {
     had > 0 && 2 * lost > had
 }
 
+/// The keys the MCP SDKs keep of the client's environment on Unix (TypeScript
+/// `getDefaultEnvironment`, Python `get_default_environment`): each one the client has.
+pub const CLIENT_DEFAULTS: [&str; 6] = ["HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER"];
+
+/// The bit of `key` among `CLIENT_DEFAULTS`, 0 for any other key. Literal patterns, so that
+/// each comparison is a length check and one load, not a call: it runs for every envp entry.
+pub fn client_default_bit(key: &[u8]) -> u8 {
+    match key {
+        b"HOME" => 1,
+        b"LOGNAME" => 1 << 1,
+        b"PATH" => 1 << 2,
+        b"SHELL" => 1 << 3,
+        b"TERM" => 1 << 4,
+        b"USER" => 1 << 5,
+        _ => 0,
+    }
+}
+
+/// `CLIENT_DEFAULTS` as the names `session::Env::vars` takes (load time).
+pub fn client_default_names() -> Vec<Box<[u8]>> {
+    CLIENT_DEFAULTS
+        .iter()
+        .map(|k| k.as_bytes().into())
+        .collect()
+}
+
+/// The mask of client defaults a process has: `has[i]` says whether it has
+/// `CLIENT_DEFAULTS[i]` (the values `Env::vars` found for `client_default_names`).
+pub fn client_defaults(has: impl IntoIterator<Item = bool>) -> u8 {
+    has.into_iter()
+        .take(CLIENT_DEFAULTS.len())
+        .enumerate()
+        .filter(|&(_, h)| h)
+        .fold(0, |mask, (i, _)| mask | 1 << i)
+}
+
+/// What a child's environment says about who built it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ChildEnv {
+    /// It lacks most of the block keys the host has (`dropped`).
+    pub dropped: bool,
+    /// The `CLIENT_DEFAULTS` it has (a mask of `client_default_bit`).
+    pub defaults: u8,
+}
+
+impl ChildEnv {
+    /// An MCP client's fresh environment: the block dropped, every client default kept. For
+    /// callers that judge a command line without a real child (`explain`, diagnosis).
+    pub const CLIENT: ChildEnv = ChildEnv {
+        dropped: true,
+        defaults: (1 << CLIENT_DEFAULTS.len()) - 1,
+    };
+    /// An environment inherited from the host.
+    pub const INHERITED: ChildEnv = ChildEnv {
+        dropped: false,
+        defaults: (1 << CLIENT_DEFAULTS.len()) - 1,
+    };
+}
+
 /// Writes `child`, then `extra`, then `end` into `out` (which may be uninitialised: only the
 /// entries written are touched); returns the count written including `end`, or `None` if
 /// `out` is too small (the caller then leaves the child's envp alone).
@@ -180,6 +241,24 @@ mod tests {
         assert!(
             !dropped(0, 0),
             "a host without the block has nothing to drop"
+        );
+    }
+
+    #[test]
+    fn client_defaults_are_found_by_exact_name_only() {
+        for (i, k) in CLIENT_DEFAULTS.iter().enumerate() {
+            assert_eq!(client_default_bit(k.as_bytes()), 1 << i, "{k}");
+        }
+        for other in ["HOMEDIR", "PAT", "SSL_CERT_FILE", "TERMINFO", "", "home"] {
+            assert_eq!(client_default_bit(other.as_bytes()), 0, "{other}");
+        }
+        assert_eq!(client_default_names().len(), CLIENT_DEFAULTS.len());
+        assert_eq!(ChildEnv::CLIENT.defaults, client_defaults([true; 6]));
+        assert_eq!(client_defaults([true; 6]), 0b11_1111);
+        assert_eq!(
+            client_defaults([true, false, true, false, false, false]),
+            0b101,
+            "HOME and PATH"
         );
     }
 

@@ -1,5 +1,6 @@
 //! The pure logic of mcp-env-shim, shared by the preload library and the CLI. Nothing here
-//! touches FFI: the exec-path parts (`names`, `detect`, `select`, `envp`, `arena`, `values`, `jsonline`, `Session::plan`) are
+//! touches FFI: the exec-path parts (`names`, `detect`, `select`, `envp`, `stdio`, `arena`, `values`,
+//! `jsonline`, `Session::plan`) are
 //! allocation-free and panic-free; `config` and `session` run at load time.
 
 #![cfg_attr(not(test), no_std)]
@@ -13,6 +14,9 @@ pub mod detect;
 pub mod envp;
 pub mod jsonline;
 pub mod names;
+pub mod options;
+pub mod patterns;
 pub mod select;
 pub mod session;
+pub mod stdio;
 pub mod values;

@@ -32,6 +32,20 @@ pub fn package_name(spec: &[u8]) -> &[u8] {
     spec.get(..end).unwrap_or(spec)
 }
 
+/// A package that is an MCP server by name: `@modelcontextprotocol/server-*`, or any package
+/// whose name has the word `mcp` (`mcp-server-fetch`, `@playwright/mcp`, `blender-mcp`,
+/// `Acme.Mcp.Server`). A bare `mcp` is the Python SDK's CLI, which detection judges by its
+/// subcommand.
+pub fn package_is_mcp(spec: &[u8]) -> bool {
+    let name = package_name(spec);
+    if name.eq_ignore_ascii_case(b"mcp") {
+        return false;
+    }
+    starts_with_ci(name, b"@modelcontextprotocol/server-")
+        || (has_mcp_word(name) && !name.contains(&b':'))
+        || (name.contains(&b':') && has_mcp_word(basename(name)))
+}
+
 /// A container image reference without its tag or digest: `reg:5000/ns/name:1.0` → `reg:5000/ns/name`.
 pub fn image_name(image: &[u8]) -> &[u8] {
     let image = match image.iter().position(|&b| b == b'@') {
@@ -95,6 +109,20 @@ fn right_boundary(t: &[u8], i: usize) -> bool {
         return next.is_ascii_uppercase();
     }
     next.is_ascii_uppercase() && t.get(i + 4).is_none_or(|b| b.is_ascii_lowercase())
+}
+
+/// `name` cut to at most `max` bytes, at a UTF-8 character boundary (a name that is not UTF-8
+/// is cut at `max`).
+pub fn truncate_name(name: &[u8], max: usize) -> &[u8] {
+    if name.len() <= max {
+        return name;
+    }
+    let mut end = max;
+    // Back off continuation bytes (10xxxxxx), at most three: a character is at most four bytes.
+    while end > max.saturating_sub(3) && name.get(end).is_some_and(|&b| b & 0xC0 == 0x80) {
+        end -= 1;
+    }
+    name.get(..end).unwrap_or(name)
 }
 
 /// Matches `text` against a glob of `*` (any run) and `?` (one byte); everything else literal.
@@ -200,6 +228,15 @@ mod tests {
         assert!(!glob_match(b"a*b*c", b"aXXbYY"));
         assert!(!glob_match(b"weather", b"weather-server"));
         assert!(!glob_match(b"", b"x"));
+    }
+
+    #[test]
+    fn names_are_cut_at_a_character_boundary() {
+        assert_eq!(truncate_name(b"abc", 3), b"abc");
+        assert_eq!(truncate_name(b"abcd", 3), b"abc");
+        // "é" is two bytes: a cut inside it backs off to before it.
+        assert_eq!(truncate_name("abé".as_bytes(), 3), b"ab");
+        assert_eq!(truncate_name(b"", 0), b"");
     }
 
     #[test]

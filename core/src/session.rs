@@ -10,9 +10,10 @@
 
 use crate::block::{self, Kind, BUILTIN, MAX_KEYS};
 use crate::config::{Config, LogDest, Mode};
-use crate::detect::Reason;
-use crate::envp::{self, KeyTable};
+use crate::detect::{Arg, Reason};
+use crate::envp::{self, ChildEnv, KeyTable};
 use crate::select::Selector;
+use crate::stdio::Stdio;
 use alloc::borrow::Cow;
 use alloc::boxed::Box;
 use alloc::ffi::CString;
@@ -34,6 +35,15 @@ pub trait Env {
             .iter()
             .map(|n| self.var(n).map(|v| Cow::Owned(v.into_bytes())))
             .collect()
+    }
+
+    /// Which of `envp::CLIENT_DEFAULTS` the process has, as a mask.
+    fn client_defaults(&self) -> u8 {
+        envp::client_defaults(
+            self.vars(&envp::CLIENT_DEFAULTS)
+                .iter()
+                .map(Option::is_some),
+        )
     }
 }
 
@@ -155,22 +165,26 @@ pub struct Plan<'a> {
 }
 
 impl Session {
-    /// Decides about a child from its program, arguments and envp keys; `None` leaves it
-    /// alone. Allocation-free: the exec path calls it.
-    pub fn plan<'a>(
+    /// Decides about a child from its program, arguments, envp keys and what its stdin and
+    /// stdout are; `None` leaves it alone. Allocation-free: the exec path calls it.
+    pub fn plan<'a, 'e, A: Arg<'a>>(
         &self,
         exe: &'a [u8],
-        args: &[&'a [u8]],
-        env_keys: impl Iterator<Item = &'a [u8]>,
+        args: &[A],
+        env_keys: impl Iterator<Item = &'e [u8]>,
+        stdio: Stdio,
     ) -> Option<Plan<'a>> {
-        let present = self.table.presence(&self.keys, env_keys);
+        let mut defaults = 0;
+        let keys = env_keys.inspect(|k| defaults |= envp::client_default_bit(k));
+        let present = self.table.presence(&self.keys, keys);
         let dropped = envp::dropped(self.host_has, present);
-        let reason = self.selector.select(self.mode, exe, args, dropped)?;
+        let env = ChildEnv { dropped, defaults };
+        let chosen = self.selector.select(self.mode, exe, args, env, stdio)?;
         let lost = dropped || self.host_has == 0;
         let allowed = if lost { self.all() } else { self.own_has };
         Some(Plan {
-            reason,
-            server: &[],
+            reason: chosen.reason,
+            server: chosen.server,
             present,
             lost,
             candidates: allowed & !present,
@@ -293,6 +307,20 @@ impl Session {
             .max(tls_dir.as_ref().map_or(0, String::len) + block::LONGEST_DEFAULT);
         let max_kv = keys.iter().map(|k| k.name.len() + 2 + longest).sum();
 
+        // Which of the SDK's default keys the host has: a child that kept them all and lost
+        // the block looks like an MCP client's spawn (see `select`).
+        let host_defaults = if process.secure {
+            0
+        } else {
+            env.client_defaults()
+        };
+        let selector = Selector::new(
+            &config.include,
+            &config.exclude,
+            host_defaults,
+            &mut warnings,
+        );
+
         static BUILTIN_TABLE: KeyTable = KeyTable::builtin();
         let table: &'static KeyTable = if keys.len() == BUILTIN.len() {
             &BUILTIN_TABLE
@@ -308,7 +336,7 @@ impl Session {
             host_has,
             own_has,
             tls_dir: tls_dir.map(String::into_boxed_str),
-            selector: Selector::new(&config.include, &config.exclude),
+            selector,
             warnings,
             max_kv,
         }

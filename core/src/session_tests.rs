@@ -139,7 +139,12 @@ fn plan_offers_every_key_to_a_child_that_lost_the_block_and_only_own_keys_otherw
     let argv: [&[u8]; 1] = [b"mcp-server-x"];
     let fresh: [&[u8]; 2] = [b"PATH", b"HOME"];
     let p = s
-        .plan(b"mcp-server-x", &argv, fresh.iter().copied())
+        .plan(
+            b"mcp-server-x",
+            &argv,
+            fresh.iter().copied(),
+            crate::stdio::Stdio::PIPES,
+        )
         .unwrap();
     assert!(p.lost);
     assert_eq!(p.candidates, s.all());
@@ -150,7 +155,12 @@ fn plan_offers_every_key_to_a_child_that_lost_the_block_and_only_own_keys_otherw
         b"NODE_EXTRA_CA_CERTS",
     ];
     let p = s
-        .plan(b"mcp-server-x", &argv, kept.iter().copied())
+        .plan(
+            b"mcp-server-x",
+            &argv,
+            kept.iter().copied(),
+            crate::stdio::Stdio::PIPES,
+        )
         .unwrap();
     assert!(!p.lost, "3 of the host's 5 keys kept");
     let names = |m: u64| -> Vec<&str> { crate::envp::bits(m).map(|i| s.keys[i].name).collect() };
@@ -167,7 +177,14 @@ fn a_host_without_any_block_key_has_nothing_to_restore_so_a_child_may_get_defaul
     let s = prepare(&[], false, &fs);
     let argv: [&[u8]; 1] = [b"mcp-server-x"];
     let env: [&[u8]; 1] = [b"PATH"];
-    let p = s.plan(b"mcp-server-x", &argv, env.iter().copied()).unwrap();
+    let p = s
+        .plan(
+            b"mcp-server-x",
+            &argv,
+            env.iter().copied(),
+            crate::stdio::Stdio::PIPES,
+        )
+        .unwrap();
     assert!(p.lost);
     assert_eq!(p.candidates, s.all());
 }

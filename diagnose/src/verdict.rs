@@ -11,7 +11,9 @@ use crate::sandbox::Process;
 use crate::shimlog::{basename, ShimLine};
 use mcp_env_shim_core::block::{Kind, ProxyRole, BUILTIN};
 use mcp_env_shim_core::config::Mode;
+use mcp_env_shim_core::envp::ChildEnv;
 use mcp_env_shim_core::select::Selector;
+use mcp_env_shim_core::stdio::Stdio;
 use std::collections::BTreeMap;
 
 /// What is known about the shim log that was read.
@@ -330,16 +332,23 @@ fn not_injected(
     let args: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
     let exe = args.first().copied().unwrap_or_default();
     let shown = String::from_utf8_lossy(basename_b(exe)).into_owned();
-    if ctx.selector.select(Mode::All, exe, &args, true).is_none() {
+    let (client, inherited, pipes) = (ChildEnv::CLIENT, ChildEnv::INHERITED, Stdio::PIPES);
+    if ctx
+        .selector
+        .select(Mode::All, exe, &args, client, pipes)
+        .is_none()
+    {
         return (
             Verdict::NotInjected,
             format!("{head}; the config's \"exclude\" matches its command line ({shown} ...): the shim leaves it alone by design"),
             format!("remove the pattern from \"exclude\", or {block_fix}"),
         );
     }
-    let by_name = ctx.selector.select(Mode::Mcp, exe, &args, false);
-    let by_drop = ctx.selector.select(Mode::Mcp, exe, &args, true);
-    let Some(reason) = by_name.or(by_drop) else {
+    // As an MCP client would start it: stdin and stdout pipes, its environment inherited (a
+    // name rule) or dropped (env-dropped).
+    let by_name = ctx.selector.select(Mode::Mcp, exe, &args, inherited, pipes);
+    let by_drop = ctx.selector.select(Mode::Mcp, exe, &args, client, pipes);
+    let Some(reason) = by_name.or(by_drop).map(|s| s.reason) else {
         let name = suggest(&args);
         return (
             Verdict::NotInjected,

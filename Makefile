@@ -3,7 +3,7 @@ SO := $(CURDIR)/target/release/libmcp_env_shim.so
 export SHIM := $(SO)
 PREFIX ?= /usr/local
 
-.PHONY: all build demo test unit c-tests integration bench lint install
+.PHONY: all build demo test unit c-tests integration bench peer lint install
 
 all: build
 
@@ -26,6 +26,11 @@ integration: build
 
 bench: build
 	bash bench/run.sh
+
+# CPython's own process tests with and without the shim (modes mcp and all); fails on any difference.
+peer: build
+	python3 -m unittest discover -s peer -p "test_*.py" -q
+	python3 peer/peer.py --shim $(SO)
 
 lint:
 	cargo fmt --all --check

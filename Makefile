@@ -27,7 +27,8 @@ integration: build
 bench: build
 	bash bench/run.sh
 
-# CPython's own process tests with and without the shim (modes mcp and all); fails on any difference.
+# CPython's and Node's own process tests with and without the shim (modes mcp and all); fails on any
+# difference in a test's outcome. About 6 minutes; downloads Node's sources once (peer/.cache).
 peer: build
 	python3 -m unittest discover -s peer -p "test_*.py" -q
 	python3 peer/peer.py --shim $(SO)

@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
 """make bench: what the shim costs every spawn and every process, with vs without it, in one run.
 
-    python3 bench/bench.py [--shim PATH] [--report-only]
+    python3 bench/bench.py [--shim PATH] [--write-baseline]
 
 Builds the C drivers (bench/src) into bench/build, writes raw data to bench/out, prints one report
-(also saved as bench/out/report.txt, and as markdown in bench/out/README-section.md).
+(also saved as bench/out/report.txt, and as markdown in bench/out/README-section.md). Every
+instruction row is compared with bench/baseline.json: a row more than 10% worse is a FAIL line.
 Exits 0 even when a target is missed: it is a report; the FAIL lines say what missed. It exits
 non-zero only when the harness itself breaks (a tool missing, a driver failing, a child that does
 not get what the shim should give it).
 
---report-only prints the report from the data an earlier run left in bench/out, measuring nothing.
+--write-baseline replaces bench/baseline.json with this run's instruction rows (refresh it when
+a change is meant to cost more, and say so in the commit). --report-only prints the report from
+the data an earlier run left in bench/out, measuring nothing.
 
 Knobs (environment): BENCH_BLOCKS (interleaved blocks, default 10), BENCH_PER_BLOCK (spawns per
 block per side, default 300), BENCH_K_SPAWN (posix_spawn calls under callgrind, default 100),
@@ -35,6 +38,7 @@ REPO = HERE.parent
 BUILD = HERE / "build"
 OUT = HERE / "out"
 CFLAGS = ["-O2", "-Wall", "-Wextra", "-Werror"]
+N_PATTERNS = 100  # the include/exclude config of issue 8 item 6
 
 
 def say(msg: str) -> None:
@@ -71,6 +75,7 @@ class Bench:
         self.fx_n = 5
         self.log = OUT / "shim.log"
         self.config = BUILD / "config.json"
+        self.config100 = BUILD / "config-100-patterns.json"
         ca, bundle = BUILD / "ca" / "sandbox-ca.pem", BUILD / "ca" / "bundle.pem"
         self.bare_env = envs.base_env(BUILD)
         self.parent_env = self.bare_env + envs.OTHER_ENV + envs.block_env(ca, bundle)
@@ -126,6 +131,11 @@ class Bench:
         self.config.write_text(
             '{"mode":"mcp","values":{"HTTPS_PROXY":"http://127.0.0.1:3128"},"include":["weather-server"]}\n'
         )
+        # Issue 8 item 6: 100 include/exclude patterns that match neither bench child, so the
+        # child left alone stays alone and the MCP child is still injected by its name.
+        include = [f'"internal-tool-{i:02d}"' if i % 2 else f'"*-connector-{i:02d}"' for i in range(N_PATTERNS // 2)]
+        exclude = [f'"inspector-{i:02d}"' if i % 2 else f'"*-debug-{i:02d}"' for i in range(N_PATTERNS // 2)]
+        self.config100.write_text(f'{{"include":[{",".join(include)}],"exclude":[{",".join(exclude)}]}}\n')
         self.find_gcc_s()
 
     def find_gcc_s(self) -> None:
@@ -198,6 +208,7 @@ class Bench:
     def hook_series(self) -> list[tuple]:
         b = self.b
         ks, ke = self.k_spawn, self.k_exec
+        c100 = str(self.config100)
         return [  # tag, call, K, path, argv0, log, child, config (or "")
             ("spawn.alone", "posix_spawn", ks, "/bin/true", "true", "file", "left alone", ""),
             ("spawn.inj.off", "posix_spawn", ks, b("mcp-server-bench"), "mcp-server-bench", "off", "injected, log off", ""),
@@ -208,6 +219,9 @@ class Bench:
             ("execve.alone", "execve", ke, "/nonexistent/true", "true", "file", "left alone", ""),
             ("execve.inj.off", "execve", ke, b("mcp-server-badformat"), "mcp-server-badformat", "off", "injected, log off", ""),
             ("execve.inj.file", "execve", ke, b("mcp-server-badformat"), "mcp-server-badformat", "file", "injected, log file", ""),
+            ("spawn.alone.pat100", "posix_spawn", ks, "/bin/true", "true", "file", f"left alone, {N_PATTERNS}-pattern config", c100),
+            ("spawn.inj.off.pat100", "posix_spawn", ks, b("mcp-server-bench"), "mcp-server-bench", "off",
+             f"injected, log off, {N_PATTERNS}-pattern config", c100),
         ]  # fmt: skip
 
     def fx_series(self) -> list[tuple]:
@@ -332,6 +346,7 @@ class Bench:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--shim", default=os.environ.get("SHIM", str(REPO / "target/release/libmcp_env_shim.so")))
+    ap.add_argument("--write-baseline", action="store_true", help="replace bench/baseline.json with this run's rows")
     ap.add_argument("--report-only", action="store_true", help="no measuring: the report from bench/out as it is")
     args = ap.parse_args()
     shim = Path(os.path.abspath(args.shim))
@@ -349,7 +364,7 @@ def main() -> int:
         bench.measure_load()
         bench.measure_wall()
         bench.measure_mem()
-    write_reports(Results(bench, OUT))
+    write_reports(Results(bench, OUT, HERE / "baseline.json"), write_baseline=args.write_baseline)
     return 0
 
 

@@ -3,7 +3,7 @@ markdown section for the top-level README (bench/out/README-section.md)."""
 
 from __future__ import annotations
 
-from report import T_ALONE, T_INJECT, T_LOAD, T_RATIO
+from report import T_ALONE, T_INJECT, T_LOAD, T_NOT_MCP, T_NOT_MCP_WALL, T_RATIO, T_REGRESSION
 from tools import fmt
 
 
@@ -29,6 +29,7 @@ def text(r, info: dict) -> str:
         f"  execve (fork child): the same hook in real fork children whose exec succeeds (median of {b.fx_n}; callgrind",
         "  --trace-children=yes --dump-before=execve: the part from the shim's execve to libc's).",
         "  allocs/call: heap allocations inside the loop, with a malloc counter preloaded before the shim.",
+        f"  {N_PAT}-pattern config: {N_PAT // 2} include and {N_PAT // 2} exclude patterns that match neither child (issue 8 item 6).",
         "",
         f"2. Spawn-and-wait of /bin/true, wall time (median of {_wall_n(r)} per side; the two sides take strict turns)",
         r.wall.text(),
@@ -46,11 +47,20 @@ def text(r, info: dict) -> str:
         f"  {f['undef']} undefined symbols; .text {f['text']} bytes",
         r.loadwall.text(),
         "",
+        "   A process that is not an MCP server (issue 9: under /etc/ld.so.preload every process loads the library)",
+        r.not_mcp.text(),
+        f"  targets: at most {fmt(T_NOT_MCP)} instructions added over no preload; the wall time the shim adds to a",
+        f"  fork+execve of /bin/true within {T_NOT_MCP_WALL}x what an empty preloaded library adds (paired diffs of table 3).",
+        "",
         "4. Memory",
         r.mem.text(),
         f"  the library's own mappings in a process: {r.memv('with', 'lib_maps')} mappings, {fmt(r.memv('with', 'lib_size_kb'))} kB mapped, "
         f"{fmt(r.memv('with', 'lib_rss_kb'))} kB resident (Pss {fmt(r.memv('with', 'lib_pss_kb'))} kB), "
         f"{fmt(r.memv('with', 'lib_private_dirty_kb'))} kB private dirty",
+        "",
+        f"5. Regression check: every instruction row against bench/baseline.json (at most {T_REGRESSION:.0%} worse)",
+        r.regression.text(),
+        "  refresh the baseline with `python3 bench/bench.py --write-baseline` when a change is meant to cost more.",
         "",
         f"Where the shim's instructions go (callgrind_annotate --inclusive=yes, functions of {r.so_name}):",
         info["profile"],
@@ -62,6 +72,9 @@ def text(r, info: dict) -> str:
     else:
         lines.append("RESULT: all targets PASS")
     return "\n".join(lines)
+
+
+N_PAT = 100
 
 
 def markdown(r, info: dict) -> str:
@@ -89,6 +102,7 @@ def markdown(r, info: dict) -> str:
         f"`execve (fork child)` is the same hook in real fork children whose exec succeeds (median of {b.fx_n}; callgrind follows",
         "the child and dumps at each `execve` entry: the part from the shim's `execve` to libc's is what the hook adds).",
         "allocs/call: heap allocations inside the counted calls, with a malloc counter preloaded before the shim.",
+        f"*{N_PAT}-pattern config*: a config with {N_PAT // 2} `include` and {N_PAT // 2} `exclude` patterns that match neither child.",
         "",
         f"**Spawn-and-wait wall time** (median of {_wall_n(r)} spawns per side; the two sides take strict turns, one spawn each;",
         "paired diff is the median of spawn i with minus spawn i without, ratio = 1 + paired diff / median without;",
@@ -109,10 +123,20 @@ def markdown(r, info: dict) -> str:
         "",
         r.loadwall.markdown(),
         "",
+        "**A process that is not an MCP server** (under `/etc/ld.so.preload` every `ls` and `cat` loads the library;",
+        f"targets: at most {fmt(T_NOT_MCP)} instructions added over no preload, and an added load wall time within",
+        f"{T_NOT_MCP_WALL}x an empty preloaded library's)",
+        "",
+        r.not_mcp.markdown(),
+        "",
         f"**Memory**: the library maps {fmt(m('with', 'lib_size_kb'))} kB, of which {fmt(m('with', 'lib_rss_kb'))} kB resident "
         f"and {fmt(m('with', 'lib_private_dirty_kb'))} kB private dirty per process.",
         "",
         r.mem.markdown(),
+        "",
+        f"**Regression check**: every instruction row against `bench/baseline.json`; a row more than {T_REGRESSION:.0%} worse fails.",
+        "",
+        r.regression.markdown(),
         "",
     ]
     if r.fails:

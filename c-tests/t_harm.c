@@ -15,7 +15,10 @@
  *   journal  stdout and stderr one socket: nothing, unless JOURNAL_STREAM names it;
  *   altstack an exec from a signal handler on an 8 KiB alternate stack, 300-entry envp;
  *   vforkstack  the stack a vfork child's exec hook uses, measured in the shared memory;
- *   badptr   bad path, argv, envp, argv[0], envp[0] pointers: -1/EFAULT, as without the shim. */
+ *   badptr   bad path, argv, envp, argv[0], envp[0] pointers: -1/EFAULT, as without the shim;
+ *   loadtime the host's block is the one it had when the shim loaded (read the first time a child
+ *            needs it): a host that clears or rewrites its environment afterwards (`env -i`,
+ *            libuv's child) still gives its children the load-time values. */
 #include "check.h"
 #include "envp.h"
 #include "logscan.h"
@@ -309,6 +312,32 @@ static int sub_badptr(void)
     return check_status();
 }
 
+/* clearenv(), then a posix_spawn and a fork+execve of the stand-in with a fresh environment:
+ * both get the host's load-time HTTPS_PROXY; after setenv of another value, still that one. */
+static int sub_loadtime(void)
+{
+    const char *want = getenv("HTTPS_PROXY");
+    if (!want)
+        die("loadtime: the host has no HTTPS_PROXY");
+    char host_value[256];
+    snprintf(host_value, sizeof host_value, "%s", want);
+    clearenv();
+    setenv("HTTPS_PROXY", "http://set-after-load:9", 1);
+    for (int how = 0; how < 2; how++) {
+        const char *out = how ? "out/harm-loadtime-1.env" : "out/harm-loadtime-0.env";
+        pid_t pid = standin(how, out);
+        struct dump d;
+        if (check(pid > 0 && dump_read(out, &d) == 0, "loadtime: %s child ran", how ? "fork" : "posix_spawn")) {
+            const char *got = dump_get(&d, "HTTPS_PROXY");
+            check(got && strcmp(got, host_value) == 0,
+                  "loadtime: %s child got the load-time HTTPS_PROXY (%s)", how ? "fork" : "posix_spawn",
+                  got ? got : "none");
+            dump_free(&d);
+        }
+    }
+    return check_status();
+}
+
 /* --- the driver ------------------------------------------------------------------------- */
 
 struct setup {
@@ -564,6 +593,8 @@ int main(int argc, char **argv)
             return sub_vforkstack();
         if (!strcmp(c, "badptr"))
             return sub_badptr();
+        if (!strcmp(c, "loadtime"))
+            return sub_loadtime();
         die("unknown sub-test %s", c);
     }
     t_sigpipe();
@@ -576,5 +607,6 @@ int main(int argc, char **argv)
     t_in_sub("altstack");
     t_in_sub("vforkstack");
     t_in_sub("badptr");
+    t_in_sub("loadtime");
     return check_status();
 }

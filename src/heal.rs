@@ -15,7 +15,7 @@
 //! (the environment wins over the config): `MCP_ENV_SHIM=off` set on a gateway turns it off for
 //! that gateway's servers. In secure mode nothing comes from either environment.
 
-use crate::init::{each_env, HostEnv, HostFs};
+use crate::init::{each_env, HostFs, OwnVars};
 use crate::log::{Stderr, Writer};
 use crate::real::Argv;
 use crate::spawn::{log_event, Event, Stat, Via};
@@ -29,7 +29,7 @@ use mcp_env_shim_core::block::{Kind, BUILTIN};
 use mcp_env_shim_core::config::Mode;
 use mcp_env_shim_core::detect::classify;
 use mcp_env_shim_core::envp::KeyTable;
-use mcp_env_shim_core::session::{Env, LogTarget, Process, Session, Source};
+use mcp_env_shim_core::session::{Env, HostValues, LogTarget, Process, Session, Source};
 use mcp_env_shim_core::values::IMPLIED_FLAG;
 
 /// Arguments looked at, as the hooks do.
@@ -38,7 +38,7 @@ const MAX_ARGS: usize = 64;
 const MAX_PARENT_ENV: usize = 4 << 20;
 
 /// Heals this process if it is an MCP server missing block keys; true if `environ` changed.
-pub fn at_start(argc: c_int, argv: Argv, env: &HostEnv, process: Process) -> bool {
+pub fn at_start(argc: c_int, argv: Argv, env: &OwnVars, process: Process) -> bool {
     let args = own_args(argc, argv);
     if !looks_like_a_server(&args, env.envp()) {
         return false;
@@ -58,14 +58,15 @@ pub fn at_start(argc: c_int, argv: Argv, env: &HostEnv, process: Process) -> boo
     each_env(env.envp(), |k, _| own_keys.push(k));
     // The server's own stdin and stdout are the client's pipes (or not): as the hooks judge it.
     let stdio = crate::stdio::of_self();
-    let Some(plan) = s.plan(b"", &args, own_keys.iter().copied(), stdio) else {
+    let host = HostValues::read(&s, &layered);
+    let Some(plan) = s.plan(&host, b"", &args, own_keys.iter().copied(), stdio) else {
         return false;
     };
-    let mut mem: Vec<MaybeUninit<u8>> = alloc::vec![MaybeUninit::uninit(); s.max_kv];
+    let mut mem: Vec<MaybeUninit<u8>> = alloc::vec![MaybeUninit::uninit(); s.max_kv(&host)];
     let mut arena = Arena::new(&mut mem);
     let mut added: Vec<usize> = Vec::new();
     let mut from: Vec<&'static [u8]> = Vec::new();
-    let outcome = s.fill(&plan, &mut arena, &Stat, |_, at, source| {
+    let outcome = s.fill(&host, &plan, &mut arena, &Stat, |_, at, source| {
         added.push(at);
         let word: &'static [u8] = match source {
             Source::Config => b"config",
@@ -252,7 +253,7 @@ impl Env for ParentEnv {
 /// The settings from this process's environment, then the parent's; the block's values from
 /// the parent's only (this process lacks them, which is why it heals).
 struct Layered<'a> {
-    own: &'a HostEnv,
+    own: &'a OwnVars,
     parent: Option<&'a ParentEnv>,
 }
 

@@ -16,15 +16,17 @@ use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::ffi::{c_char, c_int};
+use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicPtr, Ordering};
-use mcp_env_shim_core::block::BUILTIN;
 use mcp_env_shim_core::config;
-use mcp_env_shim_core::envp::CLIENT_DEFAULTS;
 use mcp_env_shim_core::session::{Env, Fs, LogTarget, Process, Session};
 
 /// What the hooks read: the session and what the process was at load.
 pub struct Edge {
     pub session: Session,
+    /// The environment the process had when the library loaded (a copy of the array): where
+    /// the host's block values are read from, the first time a child needs them (`host`).
+    pub envp: &'static [*const c_char],
     pub stderr: Option<Stderr>,
     /// The process that ran the constructor: its children reach its stderr by /proc, and an
     /// exec elsewhere may be in a vfork child sharing its memory.
@@ -45,7 +47,7 @@ static INIT: extern "C" fn(c_int, Argv, Argv) = init;
 
 /// glibc calls each initialiser with `(argc, argv, envp)`.
 extern "C" fn init(argc: c_int, argv: Argv, envp: Argv) {
-    let mut buf = [0usize; 128];
+    let mut buf = [MaybeUninit::uninit(); 128];
     let aux = auxv(argc, argv, envp, &mut buf);
     crate::real::resolve_all(
         aux_value(aux, libc::AT_PHDR),
@@ -58,11 +60,10 @@ extern "C" fn init(argc: c_int, argv: Argv, envp: Argv) {
     };
     // SAFETY: libc's constructor has run (libc is this library's dependency): environ is the
     // environment main will see. Nothing else runs in the process during constructors.
-    let current = crate::real::current_environ();
-    let mut env = HostEnv::new(current);
+    let mut env = OwnVars::new(crate::real::current_environ());
     if crate::heal::at_start(argc, argv, &env, process) {
         // SAFETY: as above; heal replaced it.
-        env = HostEnv::new(crate::real::current_environ());
+        env = OwnVars::new(crate::real::current_environ());
     }
     let session = Session::prepare(&env, process, &HostFs);
     let journal = (!secure).then(|| env.journal_stream()).flatten();
@@ -70,12 +71,45 @@ extern "C" fn init(argc: c_int, argv: Argv, envp: Argv) {
         LogTarget::Stderr => Stderr::capture(journal),
         _ => None,
     };
+    let on = session.mode != mcp_env_shim_core::config::Mode::Off;
     let edge = Edge {
         session,
+        envp: if on { copy_envp(env.envp()) } else { &[] },
         stderr,
         owner: crate::sys::getpid(),
     };
     EDGE.store(Box::into_raw(Box::new(edge)), Ordering::Release);
+    if on {
+        crate::real::at_fork(fork_prepare);
+    }
+}
+
+/// Before each `fork` (a handler glibc runs in the parent): the host's block values are built
+/// once here, so that fork children, where the hooks run, inherit them built.
+extern "C" fn fork_prepare() {
+    if let Some(e) = edge() {
+        crate::host::prepare(&e.session, e.envp);
+    }
+}
+
+/// A copy of the array `envp` (the strings are not copied: only the pointers, which a later
+/// `setenv`, `unsetenv` or `environ = ...` does not change).
+fn copy_envp(envp: Argv) -> &'static [*const c_char] {
+    let mut n = 0;
+    // SAFETY: a NULL-terminated array of strings, unchanged during these passes.
+    while !envp.is_null() && !unsafe { *envp.add(n) }.is_null() {
+        n += 1;
+    }
+    let mut v: Vec<*const c_char> = Vec::with_capacity(n);
+    let mut p = envp;
+    // SAFETY: a NULL-terminated array of strings, unchanged during this pass.
+    while !p.is_null() && !unsafe { *p }.is_null() {
+        // SAFETY: as above.
+        v.push(unsafe { *p });
+        // SAFETY: not past the terminating NULL.
+        p = unsafe { p.add(1) };
+    }
+    v.leak()
 }
 
 /// The auxiliary vector as (type, value) words, without a libc symbol: on the initial stack
@@ -83,7 +117,7 @@ extern "C" fn init(argc: c_int, argv: Argv, envp: Argv) {
 /// `prctl(PR_GET_AUXV)` or `/proc/self/auxv` into `buf`. In secure mode the loader has removed
 /// variables from the environment in place, shifting the rest down and leaving NULLs behind:
 /// the vector starts after that run of NULLs.
-pub fn auxv(argc: c_int, argv: Argv, envp: Argv, buf: &mut [usize; 128]) -> &[usize] {
+pub fn auxv(argc: c_int, argv: Argv, envp: Argv, buf: &mut [MaybeUninit<usize>; 128]) -> &[usize] {
     let initial = !argv.is_null()
         && argc >= 0
         // SAFETY: argv has argc entries and a NULL.
@@ -107,8 +141,9 @@ pub fn auxv(argc: c_int, argv: Argv, envp: Argv, buf: &mut [usize; 128]) -> &[us
             return core::slice::from_raw_parts(start, n);
         }
     }
-    let n = crate::sys::auxv(buf).unwrap_or(0);
-    buf.get(..n).unwrap_or_default()
+    let n = crate::sys::auxv(buf).unwrap_or(0).min(buf.len());
+    // SAFETY: the kernel (or the file) wrote the first `n` words.
+    unsafe { core::slice::from_raw_parts(buf.as_ptr().cast(), n) }
 }
 
 /// The value of `kind` in the auxiliary vector.
@@ -128,15 +163,12 @@ fn at_secure(aux: &[usize]) -> bool {
     }
 }
 
-/// An environment array, read in place: no lock, no copy. One pass finds the shim's own
-/// variables and the built-in block's keys (most entries are turned away by their first byte);
-/// a config's extra keys cost one more pass.
-pub struct HostEnv {
+/// The shim's own variables in an environment array, read in place: one pass that looks at
+/// nothing but entries starting with `M`, `O` or `J` (the block's values are read later, only
+/// if a child needs them: `host`).
+pub struct OwnVars {
     envp: Argv,
     own: [Option<&'static [u8]>; OWN.len()],
-    block: [Option<*const c_char>; BUILTIN.len()],
-    /// Which of the SDK's default keys (`envp::CLIENT_DEFAULTS`) it has.
-    defaults: u8,
 }
 
 /// The variables the session asks for one by one.
@@ -171,21 +203,6 @@ fn split(entry: *const c_char) -> Option<(&'static [u8], *const c_char)> {
     }
 }
 
-/// The value of `entry` if its key is `name` (`name=` starts it), read only as far as needed.
-fn prefix(entry: *const c_char, name: &[u8]) -> Option<*const c_char> {
-    for (i, &b) in name.iter().enumerate() {
-        // SAFETY: bytes before `i` matched `name`, none of which is NUL, so byte `i` is within
-        // the NUL-terminated entry.
-        if unsafe { *entry.add(i) } as u8 != b {
-            return None;
-        }
-    }
-    // SAFETY: as above, byte `name.len()` is within the entry.
-    (unsafe { *entry.add(name.len()) } as u8 == b'=')
-        // SAFETY: the value starts after the `=`.
-        .then(|| unsafe { entry.add(name.len() + 1) })
-}
-
 /// The bytes of a value `split` pointed at.
 fn value(p: *const c_char) -> &'static [u8] {
     // SAFETY: the rest of a NUL-terminated environment entry.
@@ -207,42 +224,27 @@ pub fn each_env(envp: Argv, mut f: impl FnMut(&'static [u8], *const c_char)) {
     }
 }
 
-impl HostEnv {
-    pub fn new(envp: Argv) -> HostEnv {
+impl OwnVars {
+    pub fn new(envp: Argv) -> OwnVars {
         let mut own = [None; OWN.len()];
-        let mut block = [None; BUILTIN.len()];
-        let mut defaults = 0u8;
         let mut p = envp;
         // SAFETY: envp is NULL or a NULL-terminated array of NUL-terminated strings, unchanged
         // during this pass; `prefix` reads an entry only up to its first mismatch or its NUL.
         while !p.is_null() && !unsafe { *p }.is_null() {
             let entry = unsafe { *p };
-            // Most entries are turned away by their first byte, without reading further.
-            let mut cands = NAMES_BY_FIRST[usize::from(unsafe { *entry } as u8)];
-            while cands != 0 {
-                let i = cands.trailing_zeros() as usize;
-                cands &= cands - 1;
-                let Some(v) = prefix(entry, name_at(i)) else {
-                    continue;
-                };
-                // The first occurrence wins, as getenv's does.
-                if let Some(slot @ None) = block.get_mut(i) {
-                    *slot = Some(v);
-                } else if let Some(slot @ None) = own.get_mut(i.wrapping_sub(BUILTIN.len())) {
-                    *slot = Some(value(v));
-                } else if i >= BUILTIN.len() + OWN.len() {
-                    defaults |= 1 << (i - BUILTIN.len() - OWN.len());
+            if matches!(unsafe { *entry } as u8, b'M' | b'O' | b'J') {
+                for (name, slot) in OWN.iter().zip(own.iter_mut()) {
+                    if slot.is_none() {
+                        if let Some(v) = crate::host::prefix(entry, name.as_bytes()) {
+                            *slot = Some(value(v));
+                        }
+                    }
                 }
             }
             // SAFETY: not past the terminating NULL.
             p = unsafe { p.add(1) };
         }
-        HostEnv {
-            envp,
-            own,
-            block,
-            defaults,
-        }
+        OwnVars { envp, own }
     }
 
     pub fn envp(&self) -> Argv {
@@ -257,39 +259,7 @@ impl HostEnv {
     }
 }
 
-/// Name `i` of the names one pass looks for: the built-in block, the shim's own variables,
-/// then the SDK's default keys (32 in all: one bit each in a `u32`).
-const fn name_at(i: usize) -> &'static [u8] {
-    if i < BUILTIN.len() {
-        BUILTIN[i].name.as_bytes()
-    } else if i < BUILTIN.len() + OWN.len() {
-        OWN[i - BUILTIN.len()].as_bytes()
-    } else if i < NAMES {
-        CLIENT_DEFAULTS[i - BUILTIN.len() - OWN.len()].as_bytes()
-    } else {
-        b"\0"
-    }
-}
-
-const NAMES: usize = BUILTIN.len() + OWN.len() + CLIENT_DEFAULTS.len();
-const _: () = assert!(NAMES <= 32);
-
-/// Those names by their first byte, at compile time.
-static NAMES_BY_FIRST: [u32; 256] = {
-    let mut t = [0u32; 256];
-    let mut i = 0;
-    while i < NAMES {
-        t[name_at(i)[0] as usize] |= 1 << i;
-        i += 1;
-    }
-    t
-};
-
-impl Env for HostEnv {
-    fn client_defaults(&self) -> u8 {
-        self.defaults
-    }
-
+impl Env for OwnVars {
     fn var(&self, name: &str) -> Option<String> {
         let value = match OWN.iter().position(|n| *n == name) {
             Some(i) => self.own.get(i).copied().flatten(),
@@ -306,33 +276,20 @@ impl Env for HostEnv {
         value.map(|v| String::from_utf8_lossy(v).into_owned())
     }
 
-    /// The block's keys from the first pass; a config's extra keys from one more. Values
-    /// borrowed (the session copies what it keeps).
+    /// Values borrowed from the array (the caller copies what it keeps).
     fn vars(&self, names: &[&str]) -> Vec<Option<Cow<'_, [u8]>>> {
-        let mut out: Vec<Option<Cow<'_, [u8]>>> = names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| {
-                // The session names the built-in keys first, in order: the same strings.
-                BUILTIN.get(i).filter(|k| core::ptr::eq(k.name, *n))?;
-                let found = self.block.get(i).copied().flatten();
-                found.map(|v| Cow::Borrowed(value(v)))
-            })
-            .collect();
-        let extra = names.get(BUILTIN.len()..).unwrap_or_default();
-        if !extra.is_empty() {
-            let table = mcp_env_shim_core::envp::KeyTable::new(extra);
-            each_env(self.envp, |key, v| {
-                if let Some(slot) = table
-                    .find(extra, key)
-                    .and_then(|i| out.get_mut(BUILTIN.len() + i))
-                {
-                    if slot.is_none() {
-                        *slot = Some(Cow::Borrowed(value(v)));
-                    }
+        let mut out: Vec<Option<Cow<'_, [u8]>>> = names.iter().map(|_| None).collect();
+        each_env(self.envp, |key, v| {
+            if let Some(slot) = names
+                .iter()
+                .position(|n| n.as_bytes() == key)
+                .and_then(|i| out.get_mut(i))
+            {
+                if slot.is_none() {
+                    *slot = Some(Cow::Borrowed(value(v)));
                 }
-            });
-        }
+            }
+        });
         out
     }
 }

@@ -16,6 +16,8 @@ mod heal;
 #[cfg(not(test))]
 mod hooks;
 #[cfg(not(test))]
+mod host;
+#[cfg(not(test))]
 mod init;
 #[cfg(not(test))]
 mod link;

@@ -61,7 +61,11 @@ extern "C" {
 /// The loader's objects (their hash tables read once): those before this library and those
 /// after it; `None` if it cannot be found.
 pub struct After {
+    maps: [*const LinkMap; MAX_OBJECTS],
+    /// Each object's tables, read the first time a lookup reaches it (most lookups end in libc,
+    /// the first object after this library): `read` says which are.
     objects: [Tables; MAX_OBJECTS],
+    read: u32,
     n: usize,
     /// How many of `objects` come before this library.
     before: usize,
@@ -81,16 +85,33 @@ struct Tables {
 }
 
 impl After {
+    pub const fn new() -> After {
+        After {
+            maps: [core::ptr::null(); MAX_OBJECTS],
+            objects: [Tables {
+                base: 0,
+                gnu: 0,
+                symtab: 0,
+                strtab: 0,
+                versym: 0,
+            }; MAX_OBJECTS],
+            read: 0,
+            n: 0,
+            before: 0,
+        }
+    }
+
+    /// Fills in the loader's list of objects; false if this library is not found in it.
     /// `phdr` and `phnum`: the main program's program headers (`AT_PHDR`, `AT_PHNUM`).
-    pub fn find(phdr: usize, phnum: usize) -> Option<After> {
+    pub fn find(&mut self, phdr: usize, phnum: usize) -> bool {
+        self.find_in(phdr, phnum).is_some()
+    }
+
+    fn find_in(&mut self, phdr: usize, phnum: usize) -> Option<()> {
         let r = r_debug(phdr, phnum)?;
         // The address of our own dynamic section; `_DYNAMIC` is never read through it.
         let ours = core::ptr::addr_of!(_DYNAMIC);
-        let mut after = After {
-            objects: [Tables::default(); MAX_OBJECTS],
-            n: 0,
-            before: 0,
-        };
+        let after = self;
         let mut past_us = false;
         // SAFETY: the loader's list of loaded objects, complete before any constructor runs.
         let mut p = unsafe { (*r).r_map };
@@ -101,23 +122,28 @@ impl After {
                 past_us = true;
                 after.before = after.n;
             } else {
-                let slot = after.objects.get_mut(after.n)?;
-                *slot = tables(map)?;
+                *after.maps.get_mut(after.n)? = p;
                 after.n += 1;
             }
             p = map.l_next;
         }
-        past_us.then_some(after)
+        past_us.then_some(())
     }
 
     /// The address of `name`'s default definition in the first object after this library that
     /// defines it (`global`: in the first object of all that defines it).
-    pub fn lookup(&self, name: &CStr, global: bool) -> Option<usize> {
+    pub fn lookup(&mut self, name: &CStr, global: bool) -> Option<usize> {
         let name = name.to_bytes();
         let hash = gnu_hash(name);
         let from = if global { 0 } else { self.before };
-        for t in self.objects.get(from..self.n)? {
-            match lookup_in(t, name, hash) {
+        for i in from..self.n {
+            if self.read & (1 << i) == 0 {
+                // SAFETY: a link_map of the loader's list, recorded by `find`. An object
+                // without a GNU hash table: dlsym decides.
+                *self.objects.get_mut(i)? = tables(unsafe { &**self.maps.get(i)? })?;
+                self.read |= 1 << i;
+            }
+            match lookup_in(self.objects.get(i)?, name, hash) {
                 Found::Yes(addr) => return Some(addr),
                 Found::Unsure => return None,
                 Found::No => {}

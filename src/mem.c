@@ -55,9 +55,18 @@ HIDDEN int bcmp(const void *a, const void *b, size_t n) {
     return memcmp(a, b, n);
 }
 
+/* A word at a time once aligned (an aligned word never crosses into the next page, so this reads
+ * no byte of a page the string does not touch). */
 HIDDEN size_t strlen(const char *s) {
     const char *p = s;
-    while (*p)
-        p++;
+    for (; (uintptr_t)p % 8; p++)
+        if (!*p)
+            return (size_t)(p - s);
+    const uint64_t *w = (const uint64_t *)(const void *)p;
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    while (!((*w - ones) & ~*w & highs))
+        w++;
+    for (p = (const char *)w; *p; p++)
+        ;
     return (size_t)(p - s);
 }

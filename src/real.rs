@@ -91,6 +91,8 @@ static POSIX_SPAWNP: Real = Real::new(c"posix_spawnp");
 /// libc's data the hooks need, found the same way rather than as imports: every symbol the
 /// library imports is a lookup the loader makes in every process.
 static ERRNO_LOCATION: Real = Real::new(c"__errno_location");
+/// glibc's registration of fork handlers (what `pthread_atfork` calls).
+static REGISTER_ATFORK: Real = Real::new(c"__register_atfork");
 static ENVIRON: Real = Real::with_scope(c"environ", true);
 
 /// The calling thread's errno.
@@ -102,6 +104,32 @@ pub fn errno_location() -> *mut c_int {
     }
     // SAFETY: libc's __errno_location, which takes nothing and returns the thread's errno.
     unsafe { core::mem::transmute::<*mut c_void, unsafe extern "C" fn() -> *mut c_int>(f)() }
+}
+
+/// Registers `prepare` to run in the parent before each `fork` (as `pthread_atfork` does;
+/// without a C runtime start file there is no `__dso_handle`: this library is never unloaded,
+/// so any address of its own identifies it). Nothing happens where glibc lacks the call.
+pub fn at_fork(prepare: extern "C" fn()) {
+    type RegisterFn = unsafe extern "C" fn(
+        Option<extern "C" fn()>,
+        Option<extern "C" fn()>,
+        Option<extern "C" fn()>,
+        *mut c_void,
+    ) -> c_int;
+    let f = REGISTER_ATFORK.get();
+    if f.is_null() {
+        return;
+    }
+    static HANDLE: u8 = 0;
+    // SAFETY: glibc's __register_atfork(prepare, parent, child, dso_handle).
+    unsafe {
+        core::mem::transmute::<*mut c_void, RegisterFn>(f)(
+            Some(prepare),
+            None,
+            None,
+            core::ptr::addr_of!(HANDLE).cast_mut().cast(),
+        )
+    };
 }
 
 /// The address of the process's `environ` variable (NULL if it cannot be found).
@@ -131,7 +159,8 @@ pub unsafe fn set_environ(array: Argv) {
     }
 }
 
-const ALL: [&Real; 8] = [
+const ALL: [&Real; 9] = [
+    &REGISTER_ATFORK,
     &EXECVE,
     &EXECVPE,
     &FEXECVE,
@@ -146,11 +175,10 @@ const ALL: [&Real; 8] = [
 /// searched directly (`link`), which costs a fraction of `dlsym`; `dlsym` answers whatever that
 /// search is unsure of.
 pub fn resolve_all(phdr: Option<usize>, phnum: Option<usize>) {
-    let after = phdr
-        .zip(phnum)
-        .and_then(|(p, n)| crate::link::After::find(p, n));
+    let mut after = crate::link::After::new();
+    let found = phdr.zip(phnum).is_some_and(|(p, n)| after.find(p, n));
     for r in ALL {
-        match after.as_ref().and_then(|a| a.lookup(r.name, r.global)) {
+        match found.then(|| after.lookup(r.name, r.global)).flatten() {
             Some(addr) => r.set(addr as *mut c_void),
             None => r.resolve(),
         }
@@ -161,19 +189,16 @@ pub fn resolve_all(phdr: Option<usize>, phnum: Option<usize>) {
 /// `dlsym(RTLD_NEXT)` (0 is right), or -1 if it found none of them by itself.
 #[no_mangle]
 pub extern "C" fn __mcp_env_shim_selfcheck() -> c_int {
-    let mut buf = [0usize; 128];
-    let n = crate::sys::auxv(&mut buf).unwrap_or(0);
-    let aux = buf.get(..n).unwrap_or_default();
+    let mut buf = [core::mem::MaybeUninit::uninit(); 128];
+    let aux = crate::init::auxv(0, core::ptr::null(), core::ptr::null(), &mut buf);
     let (phdr, phnum) = (
         crate::init::aux_value(aux, libc::AT_PHDR),
         crate::init::aux_value(aux, libc::AT_PHNUM),
     );
-    let Some(after) = phdr
-        .zip(phnum)
-        .and_then(|(p, n)| crate::link::After::find(p, n))
-    else {
+    let mut after = crate::link::After::new();
+    if !phdr.zip(phnum).is_some_and(|(p, n)| after.find(p, n)) {
         return -1;
-    };
+    }
     let mut found = 0;
     let mut differ = 0;
     for r in ALL {

@@ -30,6 +30,11 @@ impl Scratch {
         crate::sys::mmap(len).map(|ptr| Scratch { ptr, len })
     }
 
+    /// The start of the mapping (page-aligned).
+    pub fn base(&self) -> *mut u8 {
+        self.ptr
+    }
+
     /// The memory, split at the byte offsets given (each clamped to the length).
     pub fn split3(&mut self, a: usize, b: usize) -> (Bytes<'_>, Bytes<'_>, Bytes<'_>) {
         // SAFETY: the mapping is `len` bytes, owned by this value, and uninitialised bytes are

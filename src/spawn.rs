@@ -8,6 +8,7 @@
 //! `c-tests/exec_path.py` checks the machine code for the first five.
 
 use crate::carg;
+use crate::host::Block;
 use crate::init::Edge;
 use crate::log::Writer;
 use crate::probe::Probe;
@@ -155,10 +156,11 @@ fn key<'a>(p: *const c_char) -> Option<&'a [u8]> {
 /// Decides about a child, reading its arguments in place (`carg`: no copy on the stack).
 /// Never inlined, for the same reason.
 #[inline(never)]
-fn plan<'a>(s: &Session, child: &Child<'a>, stdio: Stdio) -> Option<Plan<'a>> {
+fn plan<'a>(s: &Session, host: &Block, child: &Child<'a>, stdio: Stdio) -> Option<Plan<'a>> {
     // SAFETY: every argument pointer was read whole by `read_child`'s probe.
     let args = unsafe { carg::from_ptrs(child.args) };
     s.plan(
+        host,
         child.exe,
         args,
         child.env.iter().filter_map(|&e| key(e)),
@@ -190,18 +192,19 @@ struct Prepared {
 
 /// Maps scratch memory for `child` and fills it: the value of each missing key and the merged
 /// envp. `None` if memory cannot be had (the child is then left alone).
-fn prepare(s: &Session, plan: &Plan<'_>, env: &[*const c_char]) -> Option<Prepared> {
+fn prepare(s: &Session, host: &Block, plan: &Plan<'_>, env: &[*const c_char]) -> Option<Prepared> {
     let ptr = core::mem::size_of::<*const c_char>();
     let envp_bytes = (env.len() + s.keys.len() + 1) * ptr;
-    let mut scratch = Scratch::map(envp_bytes + s.max_kv + LINE)?;
-    let (envp_mem, arena_mem, _) = scratch.split3(envp_bytes, s.max_kv);
+    let max_kv = s.max_kv(host);
+    let mut scratch = Scratch::map(envp_bytes + max_kv + LINE)?;
+    let (envp_mem, arena_mem, _) = scratch.split3(envp_bytes, max_kv);
     // SAFETY: the mapping is page-aligned and `envp_bytes` is a multiple of the pointer size,
     // so the first part is an array of `envp_bytes / ptr` pointers.
     let slots: &mut [MaybeUninit<*const c_char>] =
         unsafe { core::slice::from_raw_parts_mut(envp_mem.as_mut_ptr().cast(), envp_bytes / ptr) };
     let mut arena = Arena::new(arena_mem);
     let mut n = env.len();
-    let outcome = s.fill(plan, &mut arena, &Stat, |_, at, _| {
+    let outcome = s.fill(host, plan, &mut arena, &Stat, |_, at, _| {
         if let Some(slot) = slots.get_mut(n) {
             slot.write(at as *const c_char);
             n += 1;
@@ -229,9 +232,16 @@ fn prepare(s: &Session, plan: &Plan<'_>, env: &[*const c_char]) -> Option<Prepar
     Some(Prepared {
         outcome,
         merged,
-        line_at: envp_bytes + s.max_kv,
+        line_at: envp_bytes + max_kv,
         scratch,
     })
+}
+
+/// The host's block values; in a child of the gateway (which may share its memory) no private
+/// copy is mapped.
+fn host_view(edge: &Edge) -> Option<crate::host::View> {
+    let owner = crate::sys::getpid() == edge.owner;
+    crate::host::view(&edge.session, edge.envp, owner)
 }
 
 /// A writer for this process.
@@ -347,16 +357,22 @@ pub unsafe fn exec(
     let Some(child) = read_child(exe, argv, envp) else {
         return call(envp);
     };
-    // In an exec hook we are the child: its stdin and stdout are already in place.
-    let Some(plan) = plan(s, &child, crate::stdio::of_self()) else {
+    let Some(view) = host_view(edge) else {
         return call(envp);
     };
-    exec_selected(edge, via, target, &child, &plan, envp, call)
+    let host = view.host();
+    // In an exec hook we are the child: its stdin and stdout are already in place.
+    let Some(plan) = plan(s, host, &child, crate::stdio::of_self()) else {
+        return call(envp);
+    };
+    exec_selected(edge, host, via, target, &child, &plan, envp, call)
 }
 
 #[inline(never)]
+#[allow(clippy::too_many_arguments)]
 fn exec_selected(
     edge: &Edge,
+    host: &Block,
     via: Via,
     target: Target,
     child: &Child<'_>,
@@ -365,7 +381,7 @@ fn exec_selected(
     call: impl Fn(Argv) -> c_int,
 ) -> c_int {
     let s = &edge.session;
-    let Some(mut p) = prepare(s, plan, child.env) else {
+    let Some(mut p) = prepare(s, host, plan, child.env) else {
         crate::log::count_dropped();
         return call(envp);
     };
@@ -461,15 +477,21 @@ pub unsafe fn spawn(
     };
     // SAFETY: the file actions as posix_spawn takes them (read defensively).
     let stdio = unsafe { crate::stdio::of_spawn(actions) };
-    let Some(plan) = plan(s, &child, stdio) else {
+    let Some(view) = host_view(edge) else {
         return call(pid_out, envp);
     };
-    spawn_selected(edge, via, pid_out, &child, &plan, envp, call)
+    let host = view.host();
+    let Some(plan) = plan(s, host, &child, stdio) else {
+        return call(pid_out, envp);
+    };
+    spawn_selected(edge, host, via, pid_out, &child, &plan, envp, call)
 }
 
 #[inline(never)]
+#[allow(clippy::too_many_arguments)]
 fn spawn_selected(
     edge: &Edge,
+    host: &Block,
     via: Via,
     pid_out: *mut libc::pid_t,
     child: &Child<'_>,
@@ -478,7 +500,7 @@ fn spawn_selected(
     call: impl Fn(*mut libc::pid_t, Argv) -> c_int,
 ) -> c_int {
     let s = &edge.session;
-    let Some(mut p) = prepare(s, plan, child.env) else {
+    let Some(mut p) = prepare(s, host, plan, child.env) else {
         crate::log::count_dropped();
         return call(pid_out, envp);
     };

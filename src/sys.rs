@@ -102,7 +102,7 @@ pub fn geteuid() -> u32 {
 }
 
 /// The auxiliary vector as `usize` words (type, value pairs): their count, or `None`.
-pub fn auxv(buf: &mut [usize]) -> Option<usize> {
+pub fn auxv(buf: &mut [core::mem::MaybeUninit<usize>]) -> Option<usize> {
     const PR_GET_AUXV: usize = 0x4155_5856;
     let bytes = core::mem::size_of_val(buf);
     // SAFETY: the kernel writes at most `bytes` into `buf`; the result is the vector's size.

@@ -154,7 +154,7 @@ impl Tail {
 
 fn context<'a>(s: &'a Session, shim_log: ShimLog) -> Context<'a> {
     let values: BTreeMap<String, String> = s
-        .report(&crate::fs::HostFs)
+        .report(&crate::host(s), &crate::fs::HostFs)
         .into_iter()
         .filter_map(|k| {
             let (value, _) = k.value.ok()?;

@@ -41,7 +41,8 @@ pub fn run(s: &Session, args: &Args) -> Result<(), String> {
     println!("command: {}", shown.join(" "));
     println!("mode:    {}", s.mode.as_str());
     // Judged as an MCP client would start it: stdin and stdout pipes.
-    let Some(plan) = s.plan(exe, &argv, keys, Stdio::PIPES) else {
+    let host = crate::host(s);
+    let Some(plan) = s.plan(&host, exe, &argv, keys, Stdio::PIPES) else {
         println!("selected: no: the shim leaves this child's environment exactly as given");
         if s.mode == Mode::Mcp {
             println!("  (add a pattern to the config's \"include\" to select it)");
@@ -54,10 +55,10 @@ pub fn run(s: &Session, args: &Args) -> Result<(), String> {
     } else {
         "injects"
     };
-    let mut mem = vec![std::mem::MaybeUninit::uninit(); s.max_kv];
+    let mut mem = vec![std::mem::MaybeUninit::uninit(); s.max_kv(&host)];
     let mut out = Arena::new(&mut mem);
     let mut given = Vec::new();
-    let o = s.fill(&plan, &mut out, &HostFs, |i, at, source| {
+    let o = s.fill(&host, &plan, &mut out, &HostFs, |i, at, source| {
         given.push((i, at, source.clone()))
     });
     println!("{verb}:");

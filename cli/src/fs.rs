@@ -7,7 +7,7 @@ use mcp_env_shim_core::session::{Env, Fs};
 use mcp_env_shim_core::values::Exists;
 use std::fs::OpenOptions;
 use std::io::Read;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::OpenOptionsExt;
 
 pub struct HostFs;
@@ -46,6 +46,14 @@ pub struct HostEnv;
 impl Env for HostEnv {
     fn var(&self, name: &str) -> Option<String> {
         std::env::var_os(name).map(|v| v.to_string_lossy().into_owned())
+    }
+
+    /// Values as bytes, as the library takes them.
+    fn vars(&self, names: &[&str]) -> Vec<Option<std::borrow::Cow<'_, [u8]>>> {
+        names
+            .iter()
+            .map(|n| std::env::var_os(n).map(|v| std::borrow::Cow::Owned(v.into_vec())))
+            .collect()
     }
 }
 

@@ -12,7 +12,7 @@ mod status;
 
 use clap::{Parser, Subcommand};
 use fs::{HostEnv, HostFs};
-use mcp_env_shim_core::session::{LogTarget, Process, Session};
+use mcp_env_shim_core::session::{HostValues, LogTarget, Process, Session};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
@@ -35,6 +35,11 @@ enum Command {
 }
 
 /// The session the library would prepare in this process.
+/// The host's block values as the library would read them in this process.
+pub fn host(s: &Session) -> HostValues {
+    HostValues::read(s, &HostEnv)
+}
+
 fn session() -> Session {
     // As the library would in this process: root is privileged (the CLI is never set-user-ID).
     // SAFETY: geteuid has no preconditions.

@@ -31,7 +31,7 @@ pub fn run(s: &Session, args: &Args) -> Result<(), String> {
     for w in &s.warnings {
         println!("warning: {w}");
     }
-    for k in s.report(&HostFs) {
+    for k in s.report(&crate::host(s), &HostFs) {
         match k.value {
             Ok((value, src)) => println!(
                 "  {:<20} {}  ({})",
@@ -47,7 +47,7 @@ pub fn run(s: &Session, args: &Args) -> Result<(), String> {
 
 fn to_json(s: &Session, health: Option<&Health>) -> Value {
     let keys: Vec<Value> = s
-        .report(&HostFs)
+        .report(&crate::host(s), &HostFs)
         .into_iter()
         .map(|k| match k.value {
             Ok((value, src)) => json!({

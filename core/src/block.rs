@@ -111,6 +111,9 @@ pub const OPENSHELL_TLS_DIR: &str = "/etc/openshell-tls";
 /// The sidecar setup's TLS directory.
 pub const OPENSHELL_SIDECAR_TLS_DIR: &str = "/etc/openshell-tls/proxy";
 pub const OPENSHELL_CA: &str = "openshell-ca.pem";
+/// The sandbox CA in each setup's directory, spelled out (no joining at load).
+pub const OPENSHELL_CA_PATH: &str = "/etc/openshell-tls/openshell-ca.pem";
+pub const OPENSHELL_SIDECAR_CA_PATH: &str = "/etc/openshell-tls/proxy/openshell-ca.pem";
 pub const OPENSHELL_BUNDLE: &str = "ca-bundle.pem";
 /// The proxy of the network-namespace setup; the sidecar's is only ever taken from the host.
 pub const OPENSHELL_PROXY: &str = "http://10.200.0.1:3128";
@@ -186,6 +189,18 @@ mod tests {
                 assert!(a.len() + b.len() <= LONGEST_DEFAULT, "{}", k.name);
             }
         }
+    }
+
+    #[test]
+    fn the_spelled_out_ca_paths_are_the_directories_and_the_file() {
+        assert_eq!(
+            OPENSHELL_CA_PATH,
+            format!("{OPENSHELL_TLS_DIR}/{OPENSHELL_CA}")
+        );
+        assert_eq!(
+            OPENSHELL_SIDECAR_CA_PATH,
+            format!("{OPENSHELL_SIDECAR_TLS_DIR}/{OPENSHELL_CA}")
+        );
     }
 
     #[test]

@@ -610,11 +610,7 @@ fn python<'a, A: Arg<'a>>(args: &[A]) -> Verdict<'a> {
         if !is_option(a) {
             break;
         }
-        i += if opt::PYTHON.values.contains(&a) {
-            2
-        } else {
-            1
-        };
+        i += if opt::PYTHON.values.contains(a) { 2 } else { 1 };
     }
     script(args.get(i..).unwrap_or(&[]), &opt::NONE, &[])
 }

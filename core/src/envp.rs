@@ -137,6 +137,8 @@ pub struct ChildEnv {
     pub dropped: bool,
     /// The `CLIENT_DEFAULTS` it has (a mask of `client_default_bit`).
     pub defaults: u8,
+    /// The `CLIENT_DEFAULTS` the host process has: an SDK keeps each of them.
+    pub host_defaults: u8,
 }
 
 impl ChildEnv {
@@ -145,11 +147,13 @@ impl ChildEnv {
     pub const CLIENT: ChildEnv = ChildEnv {
         dropped: true,
         defaults: (1 << CLIENT_DEFAULTS.len()) - 1,
+        host_defaults: (1 << CLIENT_DEFAULTS.len()) - 1,
     };
     /// An environment inherited from the host.
     pub const INHERITED: ChildEnv = ChildEnv {
         dropped: false,
         defaults: (1 << CLIENT_DEFAULTS.len()) - 1,
+        host_defaults: (1 << CLIENT_DEFAULTS.len()) - 1,
     };
 }
 

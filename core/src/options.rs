@@ -7,14 +7,26 @@
 use crate::detect::Arg;
 use crate::names::{is_option, package_is_mcp, package_name};
 
+/// A list of option spellings, separated by spaces, in one string: unlike an array of slices,
+/// it needs no relocation when the library is loaded (every process pays for each pointer in
+/// a table).
+#[derive(Clone, Copy, Debug)]
+pub struct Words(pub &'static [u8]);
+
+impl Words {
+    pub fn contains(self, w: &[u8]) -> bool {
+        !w.is_empty() && self.0.split(|&b| b == b' ').any(|x| x == w)
+    }
+}
+
 /// One program family's options.
 pub struct Dialect {
     /// Options that take the next argument as their value.
-    pub values: &'static [&'static [u8]],
+    pub values: Words,
     /// Options whose value is the project directory (or its manifest file).
-    pub dirs: &'static [&'static [u8]],
+    pub dirs: Words,
     /// Options whose value is a package or build target to run.
-    pub targets: &'static [&'static [u8]],
+    pub targets: Words,
 }
 
 /// What the options before the first operand said.
@@ -41,7 +53,7 @@ pub fn scan<'a, A: Arg<'a>>(args: &[A], d: &Dialect) -> Scanned<'a> {
             break;
         }
         let (opt, inline) = split_option(a);
-        let is = |set: &[&[u8]]| set.contains(&opt);
+        let is = |set: Words| set.contains(opt);
         let value = match inline {
             Some(v) => Some(v),
             None if is(d.values) || is(d.dirs) || is(d.targets) => {
@@ -72,7 +84,7 @@ pub fn dir_anywhere<'a, A: Arg<'a>>(args: &[A], d: &Dialect) -> &'a [u8] {
     while let Some(a) = args.get(i).map(|a| a.bytes()) {
         i += 1;
         let (opt, inline) = split_option(a);
-        if !is_option(a) || !d.dirs.contains(&opt) {
+        if !is_option(a) || !d.dirs.contains(opt) {
             continue;
         }
         match inline {
@@ -96,263 +108,75 @@ pub fn split_option(a: &[u8]) -> (&[u8], Option<&[u8]>) {
     }
 }
 
-const fn values(values: &'static [&'static [u8]]) -> Dialect {
+const fn values(values: Words) -> Dialect {
     Dialect {
         values,
-        dirs: &[],
-        targets: &[],
+        dirs: Words(b""),
+        targets: Words(b""),
     }
 }
 
-pub const NONE: Dialect = values(&[]);
-pub const ENV: Dialect = values(&[
-    b"-u",
-    b"--unset",
-    b"-C",
-    b"--chdir",
-    b"-S",
-    b"--split-string",
-]);
-pub const WRAPPER: Dialect = values(&[
-    b"-n", b"-u", b"-g", b"-o", b"-e", b"-i", b"-s", b"-k", b"-p",
-]);
+pub const NONE: Dialect = values(Words(b""));
+pub const ENV: Dialect = values(Words(b"-u --unset -C --chdir -S --split-string"));
+pub const WRAPPER: Dialect = values(Words(b"-n -u -g -o -e -i -s -k -p"));
 /// `sh`, `bash`, ... running a script file.
-pub const SHELL: Dialect = values(&[b"-o", b"+o", b"-O", b"+O", b"--rcfile", b"--init-file"]);
+pub const SHELL: Dialect = values(Words(b"-o +o -O +O --rcfile --init-file"));
 /// npx, bunx, pnpx, uvx, pnpm/yarn dlx, npm exec, uv run, uv tool run, pipx run.
 pub const RUNNER: Dialect = Dialect {
-    values: &[
-        b"--with",
-        b"-w",
-        b"--with-requirements",
-        b"--python",
-        b"--index-url",
-        b"--extra-index-url",
-        b"--index",
-        b"--env-file",
-        b"--group",
-        b"--extra",
-        b"--pip-args",
-        b"-c",
-        b"--call",
-        b"--registry",
-        b"--cache",
-        b"--userconfig",
-        b"--workspace",
-        b"--filter",
-    ],
-    dirs: &[
-        b"--directory",
-        b"--project",
-        b"--prefix",
-        b"--dir",
-        b"-C",
-        b"--cwd",
-    ],
-    targets: &[b"-p", b"--package", b"--from", b"--spec"],
+    values: Words(b"--with -w --with-requirements --python --index-url --extra-index-url --index --env-file --group --extra --pip-args -c --call --registry --cache --userconfig --workspace --filter"),
+    dirs: Words(b"--directory --project --prefix --dir -C --cwd"),
+    targets: Words(b"-p --package --from --spec"),
 };
 /// .NET's tool runner: `dnx`, `dotnet tool exec|run`, `dotnet dnx`.
-pub const DNX: Dialect = values(&[
-    b"--source",
-    b"--add-source",
-    b"--version",
-    b"--configfile",
-    b"--framework",
-    b"--arch",
-    b"-a",
-    b"--verbosity",
-    b"-v",
-]);
+pub const DNX: Dialect = values(Words(
+    b"--source --add-source --version --configfile --framework --arch -a --verbosity -v",
+));
 /// node, tsx, ts-node, ruby, php, perl, bun, deno before their script.
 pub const SCRIPT: Dialect = Dialect {
-    values: &[
-        b"-r",
-        b"--require",
-        b"--import",
-        b"--loader",
-        b"--experimental-loader",
-        b"-e",
-        b"--eval",
-        b"-p",
-        b"--print",
-        b"--conditions",
-        b"-C",
-        b"--title",
-        b"--env-file",
-        b"--config",
-        b"-c",
-        b"--tags",
-        b"-I",
-    ],
-    dirs: &[b"--cwd"],
-    targets: &[],
+    values: Words(b"-r --require --import --loader --experimental-loader -e --eval -p --print --conditions -C --title --env-file --config -c --tags -I"),
+    dirs: Words(b"--cwd"),
+    targets: Words(b""),
 };
-pub const PYTHON: Dialect = values(&[b"-W", b"-X", b"-Q"]);
-pub const JAVA: Dialect = values(&[
-    b"-cp",
-    b"-classpath",
-    b"--class-path",
-    b"--module-path",
-    b"-p",
-    b"--add-opens",
-    b"--add-modules",
-]);
+pub const PYTHON: Dialect = values(Words(b"-W -X -Q"));
+pub const JAVA: Dialect = values(Words(
+    b"-cp -classpath --class-path --module-path -p --add-opens --add-modules",
+));
 /// `go run [build flags] package [arguments]`.
 pub const GO_RUN: Dialect = Dialect {
-    values: &[
-        b"-tags",
-        b"-ldflags",
-        b"-gcflags",
-        b"-asmflags",
-        b"-mod",
-        b"-modfile",
-        b"-o",
-        b"-p",
-        b"-exec",
-        b"-overlay",
-        b"-pgo",
-        b"-toolexec",
-    ],
-    dirs: &[b"-C"],
-    targets: &[],
+    values: Words(
+        b"-tags -ldflags -gcflags -asmflags -mod -modfile -o -p -exec -overlay -pgo -toolexec",
+    ),
+    dirs: Words(b"-C"),
+    targets: Words(b""),
 };
 /// `cargo run [options] [-- arguments]`.
 pub const CARGO_RUN: Dialect = Dialect {
-    values: &[
-        b"--features",
-        b"-F",
-        b"--target",
-        b"--target-dir",
-        b"--profile",
-        b"--config",
-        b"-Z",
-        b"-j",
-        b"--jobs",
-        b"--color",
-        b"--message-format",
-        b"--lockfile-path",
-    ],
-    dirs: &[b"--manifest-path"],
-    targets: &[b"-p", b"--package", b"--bin", b"--example"],
+    values: Words(b"--features -F --target --target-dir --profile --config -Z -j --jobs --color --message-format --lockfile-path"),
+    dirs: Words(b"--manifest-path"),
+    targets: Words(b"-p --package --bin --example"),
 };
 /// cargo's options before the subcommand.
 pub const CARGO_GLOBAL: Dialect = Dialect {
-    values: &[b"--config", b"-Z", b"--color"],
-    dirs: &[b"-C"],
-    targets: &[],
+    values: Words(b"--config -Z --color"),
+    dirs: Words(b"-C"),
+    targets: Words(b""),
 };
 /// `dotnet run [options] [-- arguments]`.
 pub const DOTNET_RUN: Dialect = Dialect {
-    values: &[
-        b"--framework",
-        b"-f",
-        b"--configuration",
-        b"-c",
-        b"--runtime",
-        b"-r",
-        b"--launch-profile",
-        b"--arch",
-        b"-a",
-        b"--os",
-        b"--verbosity",
-        b"-v",
-        b"--property",
-    ],
-    dirs: &[b"--project", b"-p", b"--file"],
-    targets: &[],
+    values: Words(b"--framework -f --configuration -c --runtime -r --launch-profile --arch -a --os --verbosity -v --property"),
+    dirs: Words(b"--project -p --file"),
+    targets: Words(b""),
 };
-pub const DOCKER_GLOBAL: Dialect = values(&[
-    b"-H",
-    b"--host",
-    b"--context",
-    b"-c",
-    b"--config",
-    b"-l",
-    b"--log-level",
-    b"--tlscacert",
-    b"--tlscert",
-    b"--tlskey",
-    b"--url",
-    b"--connection",
-    b"--remote",
-]);
+pub const DOCKER_GLOBAL: Dialect = values(Words(b"-H --host --context -c --config -l --log-level --tlscacert --tlscert --tlskey --url --connection --remote"));
 /// `docker compose` / `docker-compose` before its subcommand.
 pub const COMPOSE_GLOBAL: Dialect = Dialect {
-    values: &[
-        b"-f",
-        b"--file",
-        b"-p",
-        b"--project-name",
-        b"--profile",
-        b"--env-file",
-        b"--ansi",
-        b"--progress",
-        b"--parallel",
-    ],
-    dirs: &[b"--project-directory"],
-    targets: &[],
+    values: Words(b"-f --file -p --project-name --profile --env-file --ansi --progress --parallel"),
+    dirs: Words(b"--project-directory"),
+    targets: Words(b""),
 };
 /// `docker run|create|exec`, `docker compose run|exec`: options before the image, container
 /// or service.
-pub const CONTAINER_RUN: Dialect = values(&[
-    b"-e",
-    b"--env",
-    b"--env-file",
-    b"-v",
-    b"--volume",
-    b"--mount",
-    b"-p",
-    b"--publish",
-    b"--name",
-    b"--network",
-    b"--net",
-    b"-w",
-    b"--workdir",
-    b"-u",
-    b"--user",
-    b"--entrypoint",
-    b"-l",
-    b"--label",
-    b"-h",
-    b"--hostname",
-    b"-m",
-    b"--memory",
-    b"--cpus",
-    b"--platform",
-    b"--pull",
-    b"--add-host",
-    b"--device",
-    b"--cap-add",
-    b"--cap-drop",
-    b"--security-opt",
-    b"--tmpfs",
-    b"--ulimit",
-    b"--log-driver",
-    b"--log-opt",
-    b"--restart",
-    b"--gpus",
-    b"--ipc",
-    b"--pid",
-    b"--dns",
-    b"--shm-size",
-    b"--runtime",
-    b"--cidfile",
-    b"--group-add",
-    b"--expose",
-    b"--network-alias",
-    b"--stop-signal",
-    b"--sysctl",
-    b"--userns",
-    b"--volumes-from",
-    b"-a",
-    b"--attach",
-    b"--label-file",
-    b"--health-cmd",
-    b"--memory-swap",
-    b"--cpu-shares",
-    b"-c",
-    b"--detach-keys",
-    b"--index",
-]);
+pub const CONTAINER_RUN: Dialect = values(Words(b"-e --env --env-file -v --volume --mount -p --publish --name --network --net -w --workdir -u --user --entrypoint -l --label -h --hostname -m --memory --cpus --platform --pull --add-host --device --cap-add --cap-drop --security-opt --tmpfs --ulimit --log-driver --log-opt --restart --gpus --ipc --pid --dns --shm-size --runtime --cidfile --group-add --expose --network-alias --stop-signal --sysctl --userns --volumes-from -a --attach --label-file --health-cmd --memory-swap --cpu-shares -c --detach-keys --index"));
 
 #[cfg(test)]
 mod tests {

@@ -88,6 +88,10 @@ fn is_wild(b: u8) -> bool {
 impl Patterns {
     /// `what` names the list (`include`, `exclude`) in the warnings.
     pub fn new(list: &[String], what: &str, warnings: &mut Vec<String>) -> Patterns {
+        if list.is_empty() {
+            // The usual case, in every process under a global preload: nothing to build.
+            return Patterns::default();
+        }
         let (mut long, mut extra_exact, mut extra_globs, mut extra_floating) = (0, 0, 0, 0);
         let mut p = Patterns::default();
         let (mut first, mut last) = (Vec::new(), Vec::new());

@@ -17,23 +17,14 @@ use alloc::vec::Vec;
 pub struct Selector {
     include: Patterns,
     exclude: Patterns,
-    /// The `envp::CLIENT_DEFAULTS` the host has: what an MCP client's child keeps.
-    host_defaults: u8,
 }
 
 impl Selector {
-    /// `host_defaults`: the `envp::CLIENT_DEFAULTS` the host process has (`client_defaults`).
     /// Patterns over the limits of `patterns` are left out, each list with a warning.
-    pub fn new(
-        include: &[String],
-        exclude: &[String],
-        host_defaults: u8,
-        warnings: &mut Vec<String>,
-    ) -> Selector {
+    pub fn new(include: &[String], exclude: &[String], warnings: &mut Vec<String>) -> Selector {
         Selector {
             include: Patterns::new(include, "include", warnings),
             exclude: Patterns::new(exclude, "exclude", warnings),
-            host_defaults,
         }
     }
 
@@ -78,7 +69,7 @@ impl Selector {
     /// both pipes or sockets.
     fn looks_like_a_client_spawn(&self, env: ChildEnv, stdio: Stdio) -> bool {
         env.dropped
-            && env.defaults & self.host_defaults == self.host_defaults
+            && env.defaults & env.host_defaults == env.host_defaults
             && stdio.can_be_transport()
     }
 }
@@ -130,7 +121,7 @@ mod tests {
 
     fn sel(include: &[&str], exclude: &[&str]) -> Selector {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        Selector::new(&s(include), &s(exclude), HOST, &mut Vec::new())
+        Selector::new(&s(include), &s(exclude), &mut Vec::new())
     }
 
     /// How a child was spawned: its environment and its stdio.
@@ -141,6 +132,7 @@ mod tests {
         ChildEnv {
             dropped: true,
             defaults: HOST,
+            host_defaults: HOST,
         },
         Stdio::PIPES,
     );
@@ -149,6 +141,7 @@ mod tests {
         ChildEnv {
             dropped: false,
             defaults: HOST,
+            host_defaults: HOST,
         },
         Stdio::PIPES,
     );
@@ -276,6 +269,7 @@ mod tests {
                 ChildEnv {
                     dropped: true,
                     defaults,
+                    host_defaults: HOST,
                 },
                 Stdio::PIPES,
             )
@@ -311,9 +305,18 @@ mod tests {
         }
         // A host without some defaults asks only for the ones it has.
         let home_path = crate::envp::client_defaults([true, false, true, false, false, false]);
-        let s = Selector::new(&[], &[], home_path, &mut Vec::new());
+        let host_with = |defaults| {
+            (
+                ChildEnv {
+                    dropped: true,
+                    defaults,
+                    host_defaults: home_path,
+                },
+                Stdio::PIPES,
+            )
+        };
         assert_eq!(
-            pick(&s, Mode::Mcp, b"/usr/bin/node", &NODE, piped(home_path)),
+            pick(&s, Mode::Mcp, b"/usr/bin/node", &NODE, host_with(home_path)),
             Some(Reason::EnvDropped)
         );
         // Names are not hints of this kind: a named server is selected however it is spawned.
@@ -384,7 +387,7 @@ mod cost {
         ];
         for (what, list) in sets.iter() {
             let mut warnings = Vec::new();
-            let s = Selector::new(list, list, 0, &mut warnings);
+            let s = Selector::new(list, list, &mut warnings);
             let (env, stdio) = (ChildEnv::default(), Stdio::PIPES);
             let n = 2000;
             let start = Instant::now();

@@ -21,6 +21,17 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
+/// The length of all the built-in block's names together.
+const BUILTIN_NAMES: usize = {
+    let mut n = 0;
+    let mut i = 0;
+    while i < BUILTIN.len() {
+        n += BUILTIN[i].name.len();
+        i += 1;
+    }
+    n
+};
+
 /// Where the config lives unless `MCP_ENV_SHIM_CONFIG` says otherwise.
 pub const DEFAULT_CONFIG: &str = "/etc/mcp-env-shim/config.json";
 
@@ -50,6 +61,75 @@ pub trait Env {
 impl<F: Fn(&str) -> Option<String>> Env for F {
     fn var(&self, name: &str) -> Option<String> {
         self(name)
+    }
+}
+
+/// The host process's own block values: what a child that lost them may be given back. The
+/// library reads them from the environment the host had when it loaded, the first time a child
+/// needs them (see the library's `host.rs`); the CLI and the tests from `HostValues`.
+pub trait Host {
+    /// The host's value of block key `i`.
+    fn value(&self, i: usize) -> Option<&[u8]>;
+    /// The block keys the host has (a mask of indexes).
+    fn has(&self) -> u64;
+    /// Which of `envp::CLIENT_DEFAULTS` the host has.
+    fn defaults(&self) -> u8;
+    /// The longest of its values: a bound for a child's strings.
+    fn longest(&self) -> usize;
+}
+
+/// `Host` from an environment read up front: the CLI, a healing server (its parent's), tests.
+#[derive(Debug, Default)]
+pub struct HostValues {
+    values: Vec<Option<Box<[u8]>>>,
+    has: u64,
+    defaults: u8,
+}
+
+impl HostValues {
+    /// The block values of `env` for `s`'s keys (none in secure mode: the environment belongs
+    /// to the user who started a set-user-ID program).
+    pub fn read(s: &Session, env: &dyn Env) -> HostValues {
+        if s.process.secure || s.mode == Mode::Off {
+            return HostValues::default();
+        }
+        let names: Vec<&str> = s.keys.iter().map(|k| k.name).collect();
+        let mut has = 0u64;
+        let values = env
+            .vars(&names)
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let v = v?;
+                has |= 1 << i;
+                Some(v.into_owned().into_boxed_slice())
+            })
+            .collect();
+        HostValues {
+            values,
+            has,
+            defaults: env.client_defaults(),
+        }
+    }
+}
+
+impl Host for HostValues {
+    fn value(&self, i: usize) -> Option<&[u8]> {
+        self.values.get(i)?.as_deref()
+    }
+    fn has(&self) -> u64 {
+        self.has
+    }
+    fn defaults(&self) -> u8 {
+        self.defaults
+    }
+    fn longest(&self) -> usize {
+        self.values
+            .iter()
+            .flatten()
+            .map(|v| v.len())
+            .max()
+            .unwrap_or(0)
     }
 }
 
@@ -115,9 +195,6 @@ pub struct Key {
     pub kind: Kind,
     /// The config's value.
     pub config: Option<Box<[u8]>>,
-    /// The host's own value, copied at load (the host may later overwrite its environment
-    /// strings in place, as setproctitle does). Never read from the environment in secure mode.
-    pub host: Option<Box<[u8]>>,
 }
 
 impl AsRef<[u8]> for Key {
@@ -134,10 +211,8 @@ pub struct Session {
     /// The block, by the index used in every mask.
     pub keys: Vec<Key>,
     pub table: &'static KeyTable,
-    /// Keys the host process itself had in its environment.
-    pub host_has: u64,
-    /// Keys the host has or the config sets: what a child that kept the block may be given.
-    pub own_has: u64,
+    /// Keys the config sets a value for.
+    pub config_has: u64,
     /// The sandbox's TLS directory when the host is an OpenShell sandbox: the built-in
     /// defaults apply only then.
     pub tls_dir: Option<Box<str>>,
@@ -145,8 +220,8 @@ pub struct Session {
     /// Reported in the log, with the first line this process writes (never on their own:
     /// under a global preload every process would print them).
     pub warnings: Vec<String>,
-    /// An upper bound of the bytes all of one child's `KEY=VALUE\0` strings need.
-    pub max_kv: usize,
+    /// The length of all key names together, for `max_kv`.
+    names_len: usize,
 }
 
 /// A selected child: why, which block keys it has, whether it lost the host's block, and the
@@ -169,6 +244,7 @@ impl Session {
     /// stdout are; `None` leaves it alone. Allocation-free: the exec path calls it.
     pub fn plan<'a, 'e, A: Arg<'a>>(
         &self,
+        host: &impl Host,
         exe: &'a [u8],
         args: &[A],
         env_keys: impl Iterator<Item = &'e [u8]>,
@@ -177,11 +253,19 @@ impl Session {
         let mut defaults = 0;
         let keys = env_keys.inspect(|k| defaults |= envp::client_default_bit(k));
         let present = self.table.presence(&self.keys, keys);
-        let dropped = envp::dropped(self.host_has, present);
-        let env = ChildEnv { dropped, defaults };
+        let dropped = envp::dropped(host.has(), present);
+        let env = ChildEnv {
+            dropped,
+            defaults,
+            host_defaults: host.defaults(),
+        };
         let chosen = self.selector.select(self.mode, exe, args, env, stdio)?;
-        let lost = dropped || self.host_has == 0;
-        let allowed = if lost { self.all() } else { self.own_has };
+        let lost = dropped || host.has() == 0;
+        let allowed = if lost {
+            self.all()
+        } else {
+            self.config_has | host.has()
+        };
         Some(Plan {
             reason: chosen.reason,
             server: chosen.server,
@@ -198,6 +282,21 @@ impl Session {
             n if n >= 64 => u64::MAX,
             n => (1u64 << n) - 1,
         }
+    }
+
+    /// An upper bound of the bytes all of one child's `KEY=VALUE\0` strings need, with the
+    /// host's values: every key with the longest value any key may take.
+    pub fn max_kv(&self, host: &impl Host) -> usize {
+        let longest = self
+            .keys
+            .iter()
+            .filter_map(|k| k.config.as_deref())
+            .map(<[u8]>::len)
+            .max()
+            .unwrap_or(0)
+            .max(host.longest())
+            .max(self.tls_dir.as_deref().map_or(0, str::len) + block::LONGEST_DEFAULT);
+        self.names_len + self.keys.len() * (2 + longest)
     }
 
     /// The index of a key, by name.
@@ -255,7 +354,6 @@ impl Session {
                 name: k.name,
                 kind: k.kind,
                 config: None,
-                host: None,
             });
         }
         for extra in config.extra_keys.iter().chain(config.values.keys()) {
@@ -272,54 +370,26 @@ impl Session {
                 name: Box::leak(extra.clone().into_boxed_str()),
                 kind: Kind::Extra,
                 config: None,
-                host: None,
             });
         }
-        let mut own_has = 0u64;
-        for (i, k) in keys.iter_mut().enumerate() {
-            if let Some(v) = config.values.get(k.name) {
-                k.config = Some(v.as_bytes().into());
-                own_has |= 1 << i;
-            }
-        }
-
-        let mut host_has = 0u64;
-        if !process.secure {
-            let names: Vec<&str> = keys.iter().map(|k| k.name).collect();
-            for (i, (k, v)) in keys.iter_mut().zip(env.vars(&names)).enumerate() {
-                if let Some(v) = v {
-                    k.host = Some(v.into_owned().into_boxed_slice());
-                    host_has |= 1 << i;
+        let mut config_has = 0u64;
+        if !config.values.is_empty() {
+            for (i, k) in keys.iter_mut().enumerate() {
+                if let Some(v) = config.values.get(k.name) {
+                    k.config = Some(v.as_bytes().into());
+                    config_has |= 1 << i;
                 }
             }
         }
-        own_has |= host_has;
 
         let tls_dir = sandbox_tls_dir(&setting, fs);
-        // A bound, not the exact need: every key with the longest value any key may borrow.
-        let longest = keys
-            .iter()
-            .flat_map(|k| [k.config.as_deref(), k.host.as_deref()])
-            .flatten()
-            .map(<[u8]>::len)
-            .max()
-            .unwrap_or(0)
-            .max(tls_dir.as_ref().map_or(0, String::len) + block::LONGEST_DEFAULT);
-        let max_kv = keys.iter().map(|k| k.name.len() + 2 + longest).sum();
-
-        // Which of the SDK's default keys the host has: a child that kept them all and lost
-        // the block looks like an MCP client's spawn (see `select`).
-        let host_defaults = if process.secure {
-            0
+        let names_len: usize = if keys.len() == BUILTIN.len() {
+            BUILTIN_NAMES
         } else {
-            env.client_defaults()
+            keys.iter().map(|k| k.name.len()).sum()
         };
-        let selector = Selector::new(
-            &config.include,
-            &config.exclude,
-            host_defaults,
-            &mut warnings,
-        );
+
+        let selector = Selector::new(&config.include, &config.exclude, &mut warnings);
 
         static BUILTIN_TABLE: KeyTable = KeyTable::builtin();
         let table: &'static KeyTable = if keys.len() == BUILTIN.len() {
@@ -333,12 +403,11 @@ impl Session {
             process,
             table,
             keys,
-            host_has,
-            own_has,
+            config_has,
             tls_dir: tls_dir.map(String::into_boxed_str),
             selector,
             warnings,
-            max_kv,
+            names_len,
         }
     }
 
@@ -349,12 +418,11 @@ impl Session {
             process,
             keys: Vec::new(),
             table: &EMPTY_TABLE,
-            host_has: 0,
-            own_has: 0,
+            config_has: 0,
             tls_dir: None,
             selector: Selector::default(),
             warnings,
-            max_kv: 0,
+            names_len: 0,
         }
     }
 }
@@ -407,8 +475,14 @@ fn sandbox_tls_dir(setting: &dyn Fn(&str) -> Option<String>, fs: &dyn Fs) -> Opt
         let has_ca = fs.exists(&concat(&[&d, "/", block::OPENSHELL_CA]));
         return (flagged || has_ca).then_some(d);
     }
-    for d in [block::OPENSHELL_TLS_DIR, block::OPENSHELL_SIDECAR_TLS_DIR] {
-        if fs.exists(&concat(&[d, "/", block::OPENSHELL_CA])) {
+    for (d, ca) in [
+        (block::OPENSHELL_TLS_DIR, block::OPENSHELL_CA_PATH),
+        (
+            block::OPENSHELL_SIDECAR_TLS_DIR,
+            block::OPENSHELL_SIDECAR_CA_PATH,
+        ),
+    ] {
+        if fs.exists(ca) {
             return Some(d.to_string());
         }
     }

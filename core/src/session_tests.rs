@@ -38,7 +38,20 @@ impl Exists for FakeFs {
     }
 }
 
-pub(crate) fn prepare(env: &[(&str, &str)], secure: bool, fs: &FakeFs) -> Session {
+/// A session and the host's values, as the library has them for a child.
+pub(crate) struct Prepared {
+    pub s: Session,
+    pub h: HostValues,
+}
+
+impl core::ops::Deref for Prepared {
+    type Target = Session;
+    fn deref(&self) -> &Session {
+        &self.s
+    }
+}
+
+pub(crate) fn prepare(env: &[(&str, &str)], secure: bool, fs: &FakeFs) -> Prepared {
     let env: HashMap<String, String> = env
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -47,15 +60,18 @@ pub(crate) fn prepare(env: &[(&str, &str)], secure: bool, fs: &FakeFs) -> Sessio
         secure,
         privileged: secure,
     };
-    Session::prepare(&|k: &str| env.get(k).cloned(), process, fs)
+    let get = |k: &str| env.get(k).cloned();
+    let s = Session::prepare(&get, process, fs);
+    let h = HostValues::read(&s, &get);
+    Prepared { s, h }
 }
 
 /// What key `key` gets in a child that lost the block (`lost`) or kept it, with its source.
-fn resolved(s: &Session, key: &str, lost: bool, fs: &FakeFs) -> Result<(String, Source), Why> {
+fn resolved(s: &Prepared, key: &str, lost: bool, fs: &FakeFs) -> Result<(String, Source), Why> {
     let i = s.index(key).expect("a block key");
-    let mut mem = vec![MaybeUninit::uninit(); s.max_kv];
+    let mut mem = vec![MaybeUninit::uninit(); s.max_kv(&s.h)];
     let mut out = Arena::new(&mut mem);
-    let (at, source) = s.resolve(i, lost, &mut out, fs)?;
+    let (at, source) = s.resolve(&s.h, i, lost, &mut out, fs)?;
     let kv = std::str::from_utf8(out.get(at, out.mark())).unwrap();
     let v = kv
         .strip_prefix(&format!("{key}="))
@@ -64,15 +80,15 @@ fn resolved(s: &Session, key: &str, lost: bool, fs: &FakeFs) -> Result<(String, 
     Ok((v.to_string(), source))
 }
 
-fn value(s: &Session, key: &str, fs: &FakeFs) -> Option<String> {
+fn value(s: &Prepared, key: &str, fs: &FakeFs) -> Option<String> {
     resolved(s, key, true, fs).ok().map(|(v, _)| v)
 }
 
-fn source(s: &Session, key: &str, fs: &FakeFs) -> Option<Source> {
+fn source(s: &Prepared, key: &str, fs: &FakeFs) -> Option<Source> {
     resolved(s, key, true, fs).ok().map(|(_, src)| src)
 }
 
-fn why(s: &Session, key: &str, fs: &FakeFs) -> Option<Why> {
+fn why(s: &Prepared, key: &str, fs: &FakeFs) -> Option<Why> {
     resolved(s, key, true, fs).err()
 }
 
@@ -140,6 +156,7 @@ fn plan_offers_every_key_to_a_child_that_lost_the_block_and_only_own_keys_otherw
     let fresh: [&[u8]; 2] = [b"PATH", b"HOME"];
     let p = s
         .plan(
+            &s.h,
             b"mcp-server-x",
             &argv,
             fresh.iter().copied(),
@@ -156,6 +173,7 @@ fn plan_offers_every_key_to_a_child_that_lost_the_block_and_only_own_keys_otherw
     ];
     let p = s
         .plan(
+            &s.h,
             b"mcp-server-x",
             &argv,
             kept.iter().copied(),
@@ -179,6 +197,7 @@ fn a_host_without_any_block_key_has_nothing_to_restore_so_a_child_may_get_defaul
     let env: [&[u8]; 1] = [b"PATH"];
     let p = s
         .plan(
+            &s.h,
             b"mcp-server-x",
             &argv,
             env.iter().copied(),
@@ -200,8 +219,8 @@ fn outside_a_sandbox_a_key_without_any_value_is_left_out_and_said_so() {
 #[test]
 fn the_host_mask_records_only_what_the_host_itself_had() {
     let s = prepare(SANDBOX_HOST, false, &tls_files());
-    assert_eq!(s.host_has.count_ones(), 5);
-    assert_eq!(s.own_has, s.host_has);
+    assert_eq!(s.h.has().count_ones(), 5);
+    assert_eq!(s.config_has, 0);
 }
 
 #[test]
@@ -252,7 +271,7 @@ fn in_an_openshell_sandbox_the_built_in_defaults_fill_the_gaps() {
         Some("/etc/openshell-tls/ca-bundle.pem")
     );
     assert_eq!(source(&s, "SSL_CERT_FILE", &fs), Some(Source::OpenShell));
-    assert_eq!(s.host_has, 0);
+    assert_eq!(s.h.has(), 0);
 }
 
 #[test]
@@ -304,7 +323,7 @@ fn the_host_value_wins_over_the_default_and_the_config_over_the_host() {
     );
     let x = s.index("X_TOKEN_URL").unwrap();
     assert_ne!(
-        s.own_has & (1 << x),
+        s.config_has & (1 << x),
         0,
         "a config value counts as the host's own"
     );
@@ -493,7 +512,7 @@ fn secure_mode_takes_no_value_from_the_environment_of_the_user_who_started_it() 
         Some("/etc/openshell-tls/openshell-ca.pem"),
         "not the user's /tls/ca.pem, nor their OPENSHELL_PROXY_TLS_DIR"
     );
-    assert_eq!(s.host_has, 0, "nothing counts as dropped");
+    assert_eq!(s.h.has(), 0, "nothing counts as dropped");
 }
 
 #[test]
@@ -512,10 +531,11 @@ fn a_value_that_is_not_utf8_reaches_the_child_byte_for_byte() {
     }
     let fs = FakeFs::default();
     let s = Session::prepare(&Raw, Process::default(), &fs);
+    let h = HostValues::read(&s, &Raw);
     let i = s.index("NO_PROXY").unwrap();
-    let mut mem = vec![MaybeUninit::uninit(); s.max_kv];
+    let mut mem = vec![MaybeUninit::uninit(); s.max_kv(&h)];
     let mut out = Arena::new(&mut mem);
-    let (at, _) = s.resolve(i, true, &mut out, &fs).unwrap();
+    let (at, _) = s.resolve(&h, i, true, &mut out, &fs).unwrap();
     assert_eq!(out.get(at, out.mark()), b"NO_PROXY=a\xffb\0");
 }
 
@@ -531,7 +551,7 @@ fn max_kv_bounds_every_child_of_every_kind() {
     let mut env = SANDBOX_HOST.to_vec();
     env.push(("MCP_ENV_SHIM_CONFIG", "/c.json"));
     for s in [prepare(&env, false, &fs), prepare(&[], false, &fs)] {
-        let mut mem = vec![MaybeUninit::uninit(); s.max_kv];
+        let mut mem = vec![MaybeUninit::uninit(); s.max_kv(&s.h)];
         let mut out = Arena::new(&mut mem);
         let plan = Plan {
             reason: Reason::All,
@@ -540,7 +560,7 @@ fn max_kv_bounds_every_child_of_every_kind() {
             lost: true,
             candidates: s.all(),
         };
-        let o = s.fill(&plan, &mut out, &fs, |_, _, _| {});
+        let o = s.fill(&s.h, &plan, &mut out, &fs, |_, _, _| {});
         assert_eq!(
             o.no_value & !(1 << s.index("SSL_CERT_DIR").unwrap()),
             0,

@@ -15,7 +15,7 @@
 use crate::arena::Arena;
 use crate::block::{self, Kind, ProxyRole};
 use crate::envp::bits;
-use crate::session::{Key, Plan, Session, Source, Why};
+use crate::session::{Host, Key, Plan, Session, Source, Why};
 
 /// Whether a path exists; `path` is the path's bytes followed by a NUL.
 pub trait Exists {
@@ -57,6 +57,7 @@ impl Session {
     /// that does not fit in `out` counts as without value.
     pub fn fill(
         &self,
+        host: &impl Host,
         plan: &Plan<'_>,
         out: &mut Arena<'_>,
         fs: &impl Exists,
@@ -64,7 +65,7 @@ impl Session {
     ) -> Outcome {
         let mut o = Outcome::default();
         for i in bits(plan.candidates) {
-            match self.resolve(i, plan.lost, out, fs) {
+            match self.resolve(host, i, plan.lost, out, fs) {
                 Ok((start, source)) => {
                     o.injected |= 1 << i;
                     each(i, start, &source);
@@ -73,7 +74,7 @@ impl Session {
                 Err(Why::CaFileNotFound) => o.ca_missing |= 1 << i,
             }
         }
-        if let Some(i) = self.implied_flag(o.injected, plan.present) {
+        if let Some(i) = self.implied_flag(host, o.injected, plan.present) {
             o.injected |= 1 << i;
             o.no_value &= !(1 << i);
             each(i, usize::MAX, &Source::Implied);
@@ -85,6 +86,7 @@ impl Session {
     /// as `KEY=VALUE\0`: its offset and where the value came from.
     pub fn resolve(
         &self,
+        host: &impl Host,
         i: usize,
         lost: bool,
         out: &mut Arena<'_>,
@@ -93,7 +95,7 @@ impl Session {
         let key = self.keys.get(i).ok_or(Why::NoValue)?;
         let own = [
             (key.config.as_deref(), Source::Config),
-            (key.host.as_deref(), Source::Host),
+            (host.value(i), Source::Host),
         ];
         if let Some((v, source)) = own.into_iter().find_map(|(v, s)| v.map(|v| (v, s))) {
             // The key's own value is not second-guessed.
@@ -104,7 +106,11 @@ impl Session {
         }
         let mut why = Why::NoValue;
         for s in block::siblings(key.kind) {
-            let Some(v) = self.host_value(s).filter(|_| *s != key.name) else {
+            let Some(v) = self
+                .index(s)
+                .and_then(|j| host.value(j))
+                .filter(|_| *s != key.name)
+            else {
                 continue;
             };
             match write(key, v, b"", out, fs) {
@@ -127,7 +133,7 @@ impl Session {
 
     /// The index of `NODE_USE_ENV_PROXY` when it is to be implied: a proxy key was injected,
     /// and the child, the host and the config have no value of it.
-    pub fn implied_flag(&self, injected: u64, present: u64) -> Option<usize> {
+    pub fn implied_flag(&self, host: &impl Host, injected: u64, present: u64) -> Option<usize> {
         let proxy = bits(injected).any(|i| {
             self.keys
                 .get(i)
@@ -135,16 +141,8 @@ impl Session {
         });
         let i = self.index(FLAG)?;
         let k = self.keys.get(i)?;
-        let known = present & (1 << i) != 0 || k.config.is_some() || k.host.is_some();
+        let known = present & (1 << i) != 0 || k.config.is_some() || host.value(i).is_some();
         (proxy && injected & (1 << i) == 0 && !known).then_some(i)
-    }
-
-    /// The host's own value of a key, by name.
-    fn host_value(&self, name: &str) -> Option<&[u8]> {
-        self.keys
-            .iter()
-            .find(|k| k.name == name)
-            .and_then(|k| k.host.as_deref())
     }
 }
 
@@ -159,18 +157,20 @@ pub struct KeyReport {
 impl Session {
     /// Every key, resolved for a child that lost the block and has none of it (what
     /// `mcp-env-shim status` shows). Allocates: for the CLI only.
-    pub fn report(&self, fs: &impl Exists) -> alloc::vec::Vec<KeyReport> {
-        let mut mem = alloc::vec![core::mem::MaybeUninit::uninit(); self.max_kv + 64];
+    pub fn report(&self, host: &impl Host, fs: &impl Exists) -> alloc::vec::Vec<KeyReport> {
+        let mut mem = alloc::vec![core::mem::MaybeUninit::uninit(); self.max_kv(host) + 64];
         let mut out = Arena::new(&mut mem);
         (0..self.keys.len())
             .filter_map(|i| {
                 let key = self.keys.get(i)?;
                 let mark = out.mark();
-                let value = self.resolve(i, true, &mut out, fs).map(|(at, source)| {
-                    let kv = out.get(at, out.mark());
-                    let v = kv.get(key.name.len() + 1..kv.len().saturating_sub(1));
-                    (v.unwrap_or_default().to_vec(), source)
-                });
+                let value = self
+                    .resolve(host, i, true, &mut out, fs)
+                    .map(|(at, source)| {
+                        let kv = out.get(at, out.mark());
+                        let v = kv.get(key.name.len() + 1..kv.len().saturating_sub(1));
+                        (v.unwrap_or_default().to_vec(), source)
+                    });
                 out.reset(mark);
                 Some(KeyReport {
                     name: key.name,

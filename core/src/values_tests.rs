@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::detect::Reason;
-use crate::session::tests::{prepare, FakeFs};
+use crate::session::tests::{prepare, FakeFs, Prepared};
 use core::mem::MaybeUninit;
 
 const HOST: &[(&str, &str)] = &[
@@ -17,12 +17,16 @@ fn fs() -> FakeFs {
     FakeFs::default().with("/tls/bundle.pem", "")
 }
 
-fn plan(s: &Session, present: &[&str], lost: bool) -> Plan<'static> {
+fn plan(s: &Prepared, present: &[&str], lost: bool) -> Plan<'static> {
     let present = present
         .iter()
         .map(|k| 1u64 << s.index(k).unwrap())
         .fold(0, |a, b| a | b);
-    let allowed = if lost { s.all() } else { s.own_has };
+    let allowed = if lost {
+        s.all()
+    } else {
+        s.config_has | s.h.has()
+    };
     Plan {
         reason: Reason::All,
         server: &[],
@@ -33,11 +37,11 @@ fn plan(s: &Session, present: &[&str], lost: bool) -> Plan<'static> {
 }
 
 /// The strings a child is given, in envp order, as `each` reports them.
-fn given(s: &Session, p: &Plan<'_>) -> (Vec<String>, Outcome) {
-    let mut mem = vec![MaybeUninit::uninit(); s.max_kv];
+fn given(s: &Prepared, p: &Plan<'_>) -> (Vec<String>, Outcome) {
+    let mut mem = vec![MaybeUninit::uninit(); s.max_kv(&s.h)];
     let mut out = Arena::new(&mut mem);
     let mut at = Vec::new();
-    let o = s.fill(p, &mut out, &fs(), |i, start, _| at.push((i, start)));
+    let o = s.fill(&s.h, p, &mut out, &fs(), |i, start, _| at.push((i, start)));
     let strings = at
         .into_iter()
         .map(|(i, start)| {
@@ -60,7 +64,7 @@ fn given(s: &Session, p: &Plan<'_>) -> (Vec<String>, Outcome) {
     (strings, o)
 }
 
-fn names(s: &Session, mask: u64) -> Vec<&'static str> {
+fn names(s: &Prepared, mask: u64) -> Vec<&'static str> {
     bits(mask).map(|i| s.keys[i].name).collect()
 }
 
@@ -107,14 +111,14 @@ fn the_flag_is_implied_only_by_a_proxy_key_and_only_when_no_value_exists_anywher
     let flag = s.index("NODE_USE_ENV_PROXY").unwrap();
     let https = 1u64 << s.index("HTTPS_PROXY").unwrap();
     let no_proxy = 1u64 << s.index("NO_PROXY").unwrap();
-    assert_eq!(s.implied_flag(https, 0), Some(flag));
+    assert_eq!(s.implied_flag(&s.h, https, 0), Some(flag));
     assert_eq!(
-        s.implied_flag(no_proxy, 0),
+        s.implied_flag(&s.h, no_proxy, 0),
         None,
         "NO_PROXY alone is no proxy"
     );
     assert_eq!(
-        s.implied_flag(https, 1 << flag),
+        s.implied_flag(&s.h, https, 1 << flag),
         None,
         "the child has its own"
     );
@@ -124,7 +128,7 @@ fn the_flag_is_implied_only_by_a_proxy_key_and_only_when_no_value_exists_anywher
         &fs(),
     );
     assert_eq!(
-        own.implied_flag(https, 0),
+        own.implied_flag(&own.h, https, 0),
         None,
         "the host's own 0 is restored instead"
     );
@@ -174,7 +178,9 @@ fn an_arena_too_small_leaves_keys_without_value_instead_of_failing() {
     let mut mem = [MaybeUninit::uninit(); 40];
     let mut out = Arena::new(&mut mem);
     let mut n = 0;
-    let o = s.fill(&plan(&s, &[], true), &mut out, &fs(), |_, _, _| n += 1);
+    let o = s.fill(&s.h, &plan(&s, &[], true), &mut out, &fs(), |_, _, _| {
+        n += 1
+    });
     assert_eq!(o.injected.count_ones(), n);
     assert!((1..5).contains(&n), "{n} fit in 40 bytes");
     assert_ne!(o.no_value, 0);

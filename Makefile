@@ -14,7 +14,7 @@ build:
 demo: build
 	bash scripts/demo.sh
 
-test: build lint unit c-tests preload-tests integration
+test: build lint unit c-tests preload-tests integration peer
 
 unit:
 	cargo test --release --workspace

@@ -1,0 +1,479 @@
+/* t_attack.c — a hostile host against the shim: each case is something a real program or
+ * sandbox does, that works without the shim and must work the same with it.
+ *   envvalue   an envp entry whose value runs into an unreadable page: execve returns -1/EFAULT
+ *              and posix_spawn returns EFAULT without the shim (the kernel reads the value);
+ *              the shim reads only the key when probing, then measures the whole entry;
+ *   nsprobe    process_vm_readv refused with EPERM, as systemd-nspawn's filter does for a
+ *              container without CAP_SYS_PTRACE: the bad pointers of t_harm's badptr on a
+ *              PROT_NONE page still give -1/EFAULT (mincore, the fallback, says "mapped");
+ *   graveyard  24 threads that each start one MCP server through vfork+execve (CPython's
+ *              _posixsubprocess does this) and then wait, or 40 threads one after the other
+ *              that each start one and exit: every server gets the block;
+ *   packet     stderr a packet-mode pipe (pipe2 O_DIRECT): the host's own packets keep their
+ *              boundaries after a line was logged;
+ *   twins      a server that declares its own HTTPS_PROXY (or an empty NO_PROXY) is not given an
+ *              https_proxy (no_proxy) with another value: curl, Python and Node read the
+ *              lower-case twin first, so that would override the server's own choice;
+ *   allocfail  a config of 900 KB (under the 1 MiB limit) in a process whose RLIMIT_DATA leaves
+ *              no room for it: the process still runs (the shim may give up, never abort it);
+ *   auditonce  mode audit with the server loading the shim too (LD_PRELOAD kept, as
+ *              /etc/ld.so.preload does): one line for the server, not two. */
+#define _GNU_SOURCE
+#include "check.h"
+#include "envp.h"
+#include "logscan.h"
+#include "spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static void describe(char *buf, size_t n, int status)
+{
+    if (status >= 128)
+        snprintf(buf, n, "killed by signal %d", status - 128);
+    else
+        snprintf(buf, n, "exit %d", status);
+}
+
+/* A NUL-less string `text` that ends exactly where a PROT_NONE page begins. */
+static char *runs_into_guard(const char *text)
+{
+    char *m = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED || mprotect(m + 4096, 4096, PROT_NONE) != 0)
+        die("mmap");
+    size_t n = strlen(text);
+    memcpy(m + 4096 - n, text, n);
+    return m + 4096 - n;
+}
+
+/* --- envvalue ----------------------------------------------------------------------------- */
+
+/* A child that execs (how 0: from fork, 1: from vfork) or posix_spawns (2) `path` and exits 0
+ * if that failed with EFAULT. */
+static __attribute__((noinline)) pid_t start_bad(int how, const char *path, char *const argv[],
+                                                 char *const envp[])
+{
+    fflush(stdout);
+    pid_t pid = how == 1 ? vfork() : fork();
+    if (pid == 0) {
+        int rc;
+        if (how == 2) {
+            pid_t c;
+            rc = posix_spawn(&c, path, NULL, NULL, argv, envp);
+            _exit(rc == EFAULT ? 0 : 100 + rc);
+        }
+        rc = execve(path, argv, envp);
+        _exit(rc == -1 && errno == EFAULT ? 0 : 100 + errno);
+    }
+    return pid;
+}
+
+static void t_envvalue(void)
+{
+    char *value = runs_into_guard("API_TOKEN=abcdef");
+    char *key = runs_into_guard("NO_EQUALS_SIGN");
+    static const char *const PROGS[] = {PLAIN, STANDIN};
+    for (int p = 0; p < 2; p++) {
+        for (int k = 0; k < 2; k++) {
+            char *envp[] = {"PATH=.:/usr/bin:/bin", k ? key : value, NULL};
+            char *argv[] = {(char *)PROGS[p], "out/attack-envvalue.env", NULL};
+            const char *what = k ? "an entry without '=' running" : "a value running";
+            char path[64], st[48];
+            snprintf(path, sizeof path, "./%s", PROGS[p]);
+            for (int how = 0; how < 3; how++) {
+                int status = wait_exit(start_bad(how, path, argv, envp));
+                describe(st, sizeof st, status);
+                static const char *const HOW[] = {"execve from fork", "execve from vfork",
+                                                  "posix_spawn"};
+                check(status == 0, "envvalue: %s, %s child, envp with %s into a PROT_NONE page: "
+                                   "EFAULT as without the shim (%s)",
+                      HOW[how], PROGS[p], what, st);
+            }
+        }
+    }
+}
+
+/* --- nsprobe ------------------------------------------------------------------------------ */
+
+/* Makes process_vm_readv fail with EPERM for this process, as systemd-nspawn's filter does. */
+static void refuse_process_vm_readv(void)
+{
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_process_vm_readv, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {.len = sizeof f / sizeof f[0], .filter = f};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+        _exit(90);
+}
+
+static void t_nsprobe(void)
+{
+    char *page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *ok_argv[] = {STANDIN, "out/attack-ns.env", NULL};
+    char *argv0_bad[] = {page, NULL};
+    char *envp0_bad[] = {page, NULL};
+    struct {
+        const char *what;
+        const char *path;
+        char *const *argv;
+        char *const *envp;
+    } cases[] = {
+        {"path", page, ok_argv, bare_envp()},
+        {"argv", "./" STANDIN, (char *const *)page, bare_envp()},
+        {"envp", "./" STANDIN, ok_argv, (char *const *)page},
+        {"argv[0]", "./" STANDIN, argv0_bad, bare_envp()},
+        {"envp[0]", "./" STANDIN, ok_argv, envp0_bad},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid == 0) {
+            refuse_process_vm_readv();
+            int rc = execve(cases[c].path, cases[c].argv, cases[c].envp);
+            _exit(rc == -1 && errno == EFAULT ? 0 : 100 + errno);
+        }
+        char st[48];
+        int status = wait_exit(pid);
+        describe(st, sizeof st, status);
+        check(status == 0, "nsprobe: process_vm_readv refused (EPERM), execve with %s a PROT_NONE "
+                           "page: -1/EFAULT (%s)", cases[c].what, st);
+    }
+}
+
+/* --- graveyard ---------------------------------------------------------------------------- */
+
+#define WAITERS 24
+#define SERIAL 40
+static pthread_barrier_t all_started;
+static int got_block[SERIAL];
+
+/* vfork+execve of the stand-in with the SDK's bare envp; records whether it got HTTPS_PROXY. */
+static void *one_server(void *arg)
+{
+    long i = (long)arg;
+    char out[64];
+    snprintf(out, sizeof out, "out/attack-grave-%ld.env", i);
+    unlink(out);
+    char *argv[] = {STANDIN, out, NULL};
+    pid_t pid = vfork();
+    if (pid == 0) {
+        execve("./" STANDIN, argv, bare_envp());
+        _exit(127);
+    }
+    struct dump d;
+    if (pid > 0 && wait_exit(pid) == 0 && dump_read(out, &d) == 0) {
+        got_block[i] = dump_get(&d, "HTTPS_PROXY") != NULL;
+        dump_free(&d);
+    }
+    return NULL;
+}
+
+static void *server_then_wait(void *arg)
+{
+    one_server(arg);
+    pthread_barrier_wait(&all_started); /* the thread lives on, and starts nothing more */
+    return NULL;
+}
+
+static int count_blocks(int n, char *which, size_t len)
+{
+    int got = 0;
+    for (int i = 0; i < n && (size_t)i + 1 < len; i++) {
+        got += got_block[i];
+        which[i] = got_block[i] ? '1' : '0';
+        which[i + 1] = 0;
+    }
+    return got;
+}
+
+/* Each in a process of its own: the shim's table is per process. */
+static int sub_grave_wait(void)
+{
+    char which[SERIAL + 1];
+    pthread_barrier_init(&all_started, NULL, WAITERS + 1);
+    pthread_t t[WAITERS];
+    for (long i = 0; i < WAITERS; i++) {
+        if (pthread_create(&t[i], NULL, server_then_wait, (void *)i) != 0)
+            die("pthread_create");
+        usleep(10000);
+    }
+    pthread_barrier_wait(&all_started);
+    for (int i = 0; i < WAITERS; i++)
+        pthread_join(t[i], NULL);
+    int got = count_blocks(WAITERS, which, sizeof which);
+    if (!check(got == WAITERS, "graveyard: %d threads each start one MCP server by vfork+execve "
+                               "and wait: every server got the block (%d did)", WAITERS, got))
+        diag("per thread, in start order: %s", which);
+    return check_status();
+}
+
+static int sub_grave_serial(void)
+{
+    char which[SERIAL + 1];
+    for (long i = 0; i < SERIAL; i++) {
+        pthread_attr_t a;
+        pthread_t th;
+        pthread_attr_init(&a);
+        /* A stack size of its own: glibc does not hand this thread an exited one's stack. */
+        pthread_attr_setstacksize(&a, (size_t)(256 + 16 * i) * 1024);
+        if (pthread_create(&th, &a, one_server, (void *)i) != 0)
+            die("pthread_create");
+        pthread_join(th, NULL);
+        pthread_attr_destroy(&a);
+    }
+    int got = count_blocks(SERIAL, which, sizeof which);
+    if (!check(got == SERIAL, "graveyard: %d threads one after the other each start one MCP "
+                              "server by vfork+execve and exit: every server got the block (%d "
+                              "did)", SERIAL, got))
+        diag("per thread, in start order: %s", which);
+    return check_status();
+}
+
+static pid_t start_sub(const char *name, int err, const char *const set[]);
+
+static void t_graveyard(void)
+{
+    static const char *const SUBS[] = {"grave-wait", "grave-serial"};
+    for (int i = 0; i < 2; i++) {
+        int status = wait_exit(start_sub(SUBS[i], -1, NULL));
+        check(status == 0 || status == 1, "graveyard: the %s sub-test ran (status %d)", SUBS[i],
+              status);
+    }
+}
+
+/* --- packet ------------------------------------------------------------------------------- */
+
+static int sub_packet(void)
+{
+    char *argv[] = {STANDIN, "out/attack-packet.env", NULL};
+    pid_t pid;
+    if (posix_spawn(&pid, "./" STANDIN, NULL, NULL, argv, bare_envp()) != 0 || wait_exit(pid) != 0)
+        return 1;
+    if (write(2, "PKT1", 4) != 4 || write(2, "PKT2", 4) != 4)
+        return 2;
+    return 0;
+}
+
+/* Starts `./t_attack --sub name` with stderr `err` (-1: keep) and the environment of this
+ * process with `set` added; returns its pid. */
+static pid_t start_sub(const char *name, int err, const char *const set[])
+{
+    char **env = env_with(set, NULL);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (err >= 0)
+            dup2(err, 2);
+        char *argv[] = {"./t_attack", "--sub", (char *)name, NULL};
+        execve("./t_attack", argv, env);
+        _exit(127);
+    }
+    free(env);
+    return pid;
+}
+
+static void t_packet(void)
+{
+    int p[2];
+    if (pipe2(p, O_DIRECT) != 0)
+        die("pipe2 O_DIRECT");
+    const char *const set[] = {"MCP_ENV_SHIM_LOG=stderr", NULL};
+    pid_t pid = start_sub("packet", p[1], set);
+    close(p[1]);
+    int status = wait_exit(pid);
+    char buf[8192];
+    int pkt1 = 0, pkt2 = 0, reads = 0;
+    ssize_t n;
+    while ((n = read(p[0], buf, sizeof buf)) > 0) {
+        reads++;
+        pkt1 += n == 4 && memcmp(buf, "PKT1", 4) == 0;
+        pkt2 += n == 4 && memcmp(buf, "PKT2", 4) == 0;
+        if (n != 4)
+            diag("a read of %zd bytes, ending in \"%.*s\"", n, (int)(n < 24 ? n : 24),
+                 buf + (n < 24 ? 0 : n - 24));
+    }
+    close(p[0]);
+    check(status == 0, "packet: the host ran (status %d)", status);
+    check(pkt1 == 1 && pkt2 == 1, "packet: the host's two packets on its packet-mode stderr each "
+                                  "arrive as a packet of their own (%d reads)", reads);
+}
+
+/* --- twins -------------------------------------------------------------------------------- */
+
+static void t_twins(void)
+{
+    char *env[] = {"HOME=/tmp/standin-home", "PATH=.:/usr/bin:/bin", "TERM=dumb",
+                   "HTTPS_PROXY=" CHILD_OWN_PROXY, "NO_PROXY=", NULL};
+    char *argv[] = {STANDIN, "out/attack-twins.env", NULL};
+    unlink(argv[1]);
+    pid_t pid;
+    struct dump d;
+    if (posix_spawn(&pid, "./" STANDIN, NULL, NULL, argv, env) != 0 || wait_exit(pid) != 0 ||
+        dump_read(argv[1], &d) != 0)
+        die("twins: the stand-in did not run");
+    const char *https = dump_get(&d, "https_proxy");
+    const char *no = dump_get(&d, "no_proxy");
+    check(!https || strcmp(https, CHILD_OWN_PROXY) == 0,
+          "twins: a server with its own HTTPS_PROXY=%s is not given https_proxy=%s (read first by "
+          "curl, Python, Node)", CHILD_OWN_PROXY, https ? https : "(none)");
+    check(!no || !*no, "twins: a server with its own empty NO_PROXY= is not given no_proxy=%s",
+          no ? no : "(none)");
+    dump_free(&d);
+}
+
+/* --- allocfail ---------------------------------------------------------------------------- */
+
+#define BIG_CONFIG "out/attack-big-config.json"
+
+static void write_big_config(void)
+{
+    FILE *f = fopen(BIG_CONFIG, "w");
+    if (!f)
+        die("fopen %s", BIG_CONFIG);
+    fputs("{\"include\":[", f);
+    for (int i = 0; i < 40000; i++)
+        fprintf(f, "%s\"weather-%06d-*-x?y\"", i ? "," : "", i);
+    fputs("]}\n", f);
+    fclose(f);
+}
+
+/* Runs the plain child under RLIMIT_DATA `limit` with MCP_ENV_SHIM_CONFIG=config. */
+static int run_limited(rlim_t limit, const char *config)
+{
+    char var[256];
+    snprintf(var, sizeof var, "MCP_ENV_SHIM_CONFIG=%s", config);
+    const char *const set[] = {var, NULL};
+    char **env = env_with(set, NULL);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rlimit r = {limit, limit};
+        if (setrlimit(RLIMIT_DATA, &r) != 0)
+            _exit(90);
+        char *argv[] = {PLAIN, "/dev/null", NULL};
+        execve("./" PLAIN, argv, env);
+        _exit(127);
+    }
+    free(env);
+    return wait_exit(pid);
+}
+
+static void t_allocfail(void)
+{
+    write_big_config();
+    const char *empty = getenv("MCP_ENV_SHIM_CONFIG");
+    if (!empty)
+        die("no MCP_ENV_SHIM_CONFIG: run through run.sh");
+    const rlim_t limit = 1536 * 1024;
+    if (run_limited(limit, empty) != 0)
+        die("allocfail: the plain child does not run under RLIMIT_DATA %lu with the empty config",
+            (unsigned long)limit);
+    char st[48];
+    int status = run_limited(limit, BIG_CONFIG);
+    describe(st, sizeof st, status);
+    check(status == 0, "allocfail: under RLIMIT_DATA=%lu KiB, which the process needs with an "
+                       "empty config, a 900 KB config does not kill it (%s)",
+          (unsigned long)limit / 1024, st);
+}
+
+/* --- auditonce ---------------------------------------------------------------------------- */
+
+static int sub_audit(void)
+{
+    char pre[1024];
+    snprintf(pre, sizeof pre, "LD_PRELOAD=%s", getenv("LD_PRELOAD"));
+    /* The SDK's stripped environment; LD_PRELOAD stands for /etc/ld.so.preload. */
+    char *env[] = {"HOME=/tmp/standin-home", "PATH=.:/usr/bin:/bin", pre, NULL};
+    char *argv[] = {STANDIN, "out/attack-audit.env", NULL};
+    pid_t pid;
+    if (posix_spawn(&pid, "./" STANDIN, NULL, NULL, argv, env) != 0 || wait_exit(pid) != 0)
+        return 1;
+    printf("%ld\n", (long)pid);
+    return 0;
+}
+
+static void t_auditonce(void)
+{
+    static const char *const MODES[] = {"mcp", "audit"};
+    for (int m = 0; m < 2; m++) {
+        const char *log = log_path();
+        log_reset(log);
+        char mode[64];
+        snprintf(mode, sizeof mode, "MCP_ENV_SHIM=%s", MODES[m]);
+        const char *const set[] = {mode, NULL};
+        int p[2];
+        if (pipe(p) != 0)
+            die("pipe");
+        char **env = env_with(set, NULL);
+        fflush(stdout);
+        pid_t sub = fork();
+        if (sub == 0) {
+            dup2(p[1], 1);
+            char *argv[] = {"./t_attack", "--sub", "audit", NULL};
+            execve("./t_attack", argv, env);
+            _exit(127);
+        }
+        free(env);
+        close(p[1]);
+        char buf[64] = {0};
+        ssize_t n = read(p[0], buf, sizeof buf - 1);
+        close(p[0]);
+        int status = wait_exit(sub);
+        long server = n > 0 ? strtol(buf, NULL, 10) : -1;
+        struct shimlog l;
+        log_read(log, &l);
+        int lines = log_count(&l, server, NULL, NULL);
+        check(status == 0 && lines == 1, "auditonce: mode %s, a server the gateway's hook saw and "
+                                         "that loads the shim itself: one line for it (%d)",
+              MODES[m], lines);
+        if (lines != 1)
+            for (size_t i = 0; i < l.n; i++)
+                diag("%.160s", l.lines[i]);
+        log_free(&l);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "--sub") == 0) {
+        if (!strcmp(argv[2], "packet"))
+            return sub_packet();
+        if (!strcmp(argv[2], "audit"))
+            return sub_audit();
+        if (!strcmp(argv[2], "grave-wait"))
+            return sub_grave_wait();
+        if (!strcmp(argv[2], "grave-serial"))
+            return sub_grave_serial();
+        die("unknown sub-test %s", argv[2]);
+    }
+    t_envvalue();
+    t_nsprobe();
+    t_graveyard();
+    t_packet();
+    t_twins();
+    t_allocfail();
+    t_auditonce();
+    return check_status();
+}

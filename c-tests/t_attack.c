@@ -226,6 +226,16 @@ static int sub_grave_wait(void)
     if (!check(got == WAITERS, "graveyard: %d threads each start one MCP server by vfork+execve "
                                "and wait: every server got the block (%d did)", WAITERS, got))
         diag("per thread, in start order: %s", which);
+    /* Then a fork child of the main thread: its exec records its mapping in the same table. */
+    struct dump d;
+    char *argv[] = {STANDIN, "out/attack-grave-fork.env", "x", NULL};
+    unlink(argv[1]);
+    pid_t pid = spawn_via(EP_EXECVE, VIA_FORK, STANDIN, argv, bare_envp());
+    int ran = pid > 0 && wait_exit(pid) == 0 && dump_read(argv[1], &d) == 0;
+    check(ran && dump_get(&d, "HTTPS_PROXY") != NULL,
+          "graveyard: after them, a fork+execve from the main thread gets the block too");
+    if (ran)
+        dump_free(&d);
     return check_status();
 }
 

@@ -17,7 +17,9 @@
  *   allocfail  a config of 900 KB (under the 1 MiB limit) in a process whose RLIMIT_DATA leaves
  *              no room for it: the process still runs (the shim may give up, never abort it);
  *   auditonce  mode audit with the server loading the shim too (LD_PRELOAD kept, as
- *              /etc/ld.so.preload does): one line for the server, not two. */
+ *              /etc/ld.so.preload does): one line for the server, not two;
+ *   bytelog    MCP_ENV_SHIM_LOG naming a file whose name is not UTF-8 (paths are bytes): the
+ *              line goes to that file, not to one named with U+FFFD in its place. */
 #define _GNU_SOURCE
 #include "check.h"
 #include "envp.h"
@@ -39,6 +41,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -465,6 +468,42 @@ static void t_auditonce(void)
     }
 }
 
+/* --- bytelog ------------------------------------------------------------------------------ */
+
+static int sub_bytelog(void)
+{
+    char *argv[] = {STANDIN, "out/attack-bytelog.env", NULL};
+    pid_t pid;
+    if (posix_spawn(&pid, "./" STANDIN, NULL, NULL, argv, bare_envp()) != 0 || wait_exit(pid) != 0)
+        return 1;
+    return 0;
+}
+
+static void t_bytelog(void)
+{
+    char cwd[512], named[600], lossy[600], var[640];
+    if (!getcwd(cwd, sizeof cwd))
+        die("getcwd");
+    snprintf(named, sizeof named, "%s/out/attack-log-\xff.log", cwd);
+    snprintf(lossy, sizeof lossy, "%s/out/attack-log-\xef\xbf\xbd.log", cwd);
+    unlink(named);
+    unlink(lossy);
+    close(open(named, O_WRONLY | O_CREAT | O_TRUNC, 0644)); /* a privileged process creates none */
+    snprintf(var, sizeof var, "MCP_ENV_SHIM_LOG=%s", named);
+    const char *const set[] = {var, NULL};
+    int status = wait_exit(start_sub("bytelog", -1, set));
+    struct shimlog l;
+    log_read(named, &l);
+    int lines = log_count_event(&l, "inject");
+    log_free(&l);
+    struct stat st;
+    check(status == 0 && lines == 1, "bytelog: MCP_ENV_SHIM_LOG=.../attack-log-\\xff.log: the line "
+                                     "is in that file (%d lines%s)",
+          lines, stat(lossy, &st) == 0 ? "; a file named with U+FFFD exists" : "");
+    unlink(named);
+    unlink(lossy);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--sub") == 0) {
@@ -472,6 +511,8 @@ int main(int argc, char **argv)
             return sub_packet();
         if (!strcmp(argv[2], "audit"))
             return sub_audit();
+        if (!strcmp(argv[2], "bytelog"))
+            return sub_bytelog();
         if (!strcmp(argv[2], "grave-wait"))
             return sub_grave_wait();
         if (!strcmp(argv[2], "grave-serial"))
@@ -485,5 +526,6 @@ int main(int argc, char **argv)
     t_twins();
     t_allocfail();
     t_auditonce();
+    t_bytelog();
     return check_status();
 }

@@ -18,6 +18,9 @@
  *              no room for it: the process still runs (the shim may give up, never abort it);
  *   auditonce  mode audit with the server loading the shim too (LD_PRELOAD kept, as
  *              /etc/ld.so.preload does): one line for the server, not two;
+ *   sharedvm   a child made with clone(CLONE_VM) without CLONE_VFORK (it shares memory and the
+ *              thread pointer, and the parent runs on) execs a server while the parent thread
+ *              keeps calling exec hooks: the child's exec works, as without the shim;
  *   bytelog    MCP_ENV_SHIM_LOG naming a file whose name is not UTF-8 (paths are bytes): the
  *              line goes to that file, not to one named with U+FFFD in its place. */
 #define _GNU_SOURCE
@@ -32,6 +35,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stddef.h>
@@ -468,6 +472,62 @@ static void t_auditonce(void)
     }
 }
 
+/* --- sharedvm ----------------------------------------------------------------------------- */
+
+#define SHARED_ENV 60000
+#define ROUNDS 20
+static char **shared_env;
+static volatile int shared_started;
+
+static int shared_child(void *arg)
+{
+    (void)arg;
+    char *argv[] = {STANDIN, "/dev/null", NULL};
+    shared_started = 1;
+    execve("./" STANDIN, argv, shared_env);
+    _exit(100 + errno);
+}
+
+static void t_sharedvm(void)
+{
+    shared_env = calloc(SHARED_ENV + 2, sizeof *shared_env);
+    static char entries[SHARED_ENV][16];
+    for (int i = 0; i < SHARED_ENV; i++) {
+        snprintf(entries[i], sizeof entries[i], "FILLER_%06d=x", i);
+        shared_env[i] = entries[i];
+    }
+    shared_env[SHARED_ENV] = "PATH=.:/usr/bin:/bin";
+    const size_t stack_size = 1 << 20;
+    char *stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (stack == MAP_FAILED)
+        die("mmap");
+    char *argv[] = {"mcp-server-x", NULL};
+    char *small[] = {"PATH=/usr/bin:/bin", NULL};
+    int failed = 0, last = 0;
+    for (int r = 0; r < ROUNDS; r++) {
+        shared_started = 0;
+        fflush(stdout);
+        pid_t pid = clone(shared_child, stack + stack_size, CLONE_VM | SIGCHLD, NULL);
+        if (pid < 0)
+            die("clone");
+        while (!shared_started)
+            ;
+        int status = 0;
+        /* The parent thread goes on spawning (a probe that fails with ENOENT) meanwhile. */
+        while (waitpid(pid, &status, WNOHANG) == 0)
+            execve("/nonexistent/mcp-server-x", argv, small);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            failed++;
+            last = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        }
+    }
+    munmap(stack, stack_size);
+    free(shared_env);
+    check(failed == 0, "sharedvm: a clone(CLONE_VM) child execs an MCP server with a %d-entry envp "
+                       "while its parent calls exec hooks: it ran %d of %d times (last failure: "
+                       "status %d, 100+errno)", SHARED_ENV, ROUNDS - failed, ROUNDS, last);
+}
+
 /* --- bytelog ------------------------------------------------------------------------------ */
 
 static int sub_bytelog(void)
@@ -527,5 +587,6 @@ int main(int argc, char **argv)
     t_allocfail();
     t_auditonce();
     t_bytelog();
+    t_sharedvm();
     return check_status();
 }

@@ -21,6 +21,12 @@
  *   sharedvm   a child made with clone(CLONE_VM) without CLONE_VFORK (it shares memory and the
  *              thread pointer, and the parent runs on) execs a server while the parent thread
  *              keeps calling exec hooks: the child's exec works, as without the shim;
+ *   captured   a client the hooks cannot see (a static one: the raw execve system call) runs
+ *              `python3 ...` with a minimal environment and its stdin, stdout and stderr piped,
+ *              as Python's capture_output and CPython's own script_helper do; the child loads
+ *              the shim (LD_PRELOAD standing for /etc/ld.so.preload) and heals itself: its line
+ *              must not land in the stderr its parent captures (issue 7: never into a child's
+ *              redirected stdio), with the default log (stderr);
  *   bytelog    MCP_ENV_SHIM_LOG naming a file whose name is not UTF-8 (paths are bytes): the
  *              line goes to that file, not to one named with U+FFFD in its place. */
 #define _GNU_SOURCE
@@ -528,6 +534,65 @@ static void t_sharedvm(void)
                        "status %d, 100+errno)", SHARED_ENV, ROUNDS - failed, ROUNDS, last);
 }
 
+/* --- captured ----------------------------------------------------------------------------- */
+
+static int sub_captured(void)
+{
+    char pre[1024];
+    snprintf(pre, sizeof pre, "LD_PRELOAD=%s", getenv("LD_PRELOAD"));
+    if (mkdir("out/rt", 0755) != 0 && errno != EEXIST)
+        die("mkdir out/rt");
+    /* The stand-in under a runtime's name, in a directory of its own (not in PATH). */
+    int in = open("./" PLAIN, O_RDONLY), out = open("out/rt/python3", O_WRONLY | O_CREAT | O_TRUNC, 0755);
+    char buf[65536];
+    ssize_t n;
+    while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+        if (write(out, buf, (size_t)n) != n)
+            die("copy");
+    close(in);
+    close(out);
+    int p0[2], p1[2], p2[2];
+    if (pipe(p0) != 0 || pipe(p1) != 0 || pipe(p2) != 0)
+        die("pipe");
+    char *argv[] = {"python3", "out/attack-captured.env", NULL};
+    char *env[] = {"PATH=/usr/bin:/bin", "HOME=/tmp/standin-home", pre, NULL};
+    unlink(argv[1]);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(p0[0], 0);
+        dup2(p1[1], 1);
+        dup2(p2[1], 2);
+        syscall(SYS_execve, "out/rt/python3", argv, env); /* no hook: a static client */
+        _exit(127);
+    }
+    close(p0[0]);
+    close(p0[1]);
+    close(p1[1]);
+    close(p2[1]);
+    int status = wait_exit(pid);
+    n = read(p2[0], buf, sizeof buf - 1);
+    buf[n > 0 ? n : 0] = 0;
+    struct dump d;
+    int healed = 0;
+    if (dump_read(argv[1], &d) == 0) {
+        healed = dump_get(&d, "HTTPS_PROXY") != NULL;
+        dump_free(&d);
+    }
+    check(status == 0, "captured: the child ran (status %d; it healed itself: %s)", status,
+          healed ? "yes" : "no");
+    if (!check(n <= 0, "captured: nothing in the stderr its parent captures (%zd bytes)", n))
+        diag("%.200s", buf);
+    return check_status();
+}
+
+static void t_captured(void)
+{
+    const char *const set[] = {"MCP_ENV_SHIM_LOG=stderr", NULL};
+    int status = wait_exit(start_sub("captured", -1, set));
+    check(status == 0 || status == 1, "captured: the sub-test ran (status %d)", status);
+}
+
 /* --- bytelog ------------------------------------------------------------------------------ */
 
 static int sub_bytelog(void)
@@ -571,6 +636,8 @@ int main(int argc, char **argv)
             return sub_packet();
         if (!strcmp(argv[2], "audit"))
             return sub_audit();
+        if (!strcmp(argv[2], "captured"))
+            return sub_captured();
         if (!strcmp(argv[2], "bytelog"))
             return sub_bytelog();
         if (!strcmp(argv[2], "grave-wait"))
@@ -586,6 +653,7 @@ int main(int argc, char **argv)
     t_twins();
     t_allocfail();
     t_auditonce();
+    t_captured();
     t_bytelog();
     t_sharedvm();
     return check_status();

@@ -27,6 +27,9 @@
  *              the shim (LD_PRELOAD standing for /etc/ld.so.preload) and heals itself: its line
  *              must not land in the stderr its parent captures (issue 7: never into a child's
  *              redirected stdio), with the default log (stderr);
+ *   dotdot     as root, MCP_ENV_SHIM_LOG=<dir>/sub/../shim.log, an existing root-owned file with
+ *              one link and no symlink on the way: the line is written there, as it is for an
+ *              unprivileged process (openat2 refuses a mode without O_CREAT: EINVAL);
  *   bytelog    MCP_ENV_SHIM_LOG naming a file whose name is not UTF-8 (paths are bytes): the
  *              line goes to that file, not to one named with U+FFFD in its place. */
 #define _GNU_SOURCE
@@ -604,6 +607,27 @@ static int sub_bytelog(void)
     return 0;
 }
 
+static void t_dotdot(void)
+{
+    char cwd[512], path[700], var[720];
+    if (!getcwd(cwd, sizeof cwd))
+        die("getcwd");
+    if (mkdir("out/attack-dd", 0755) != 0 && errno != EEXIST)
+        die("mkdir");
+    snprintf(path, sizeof path, "%s/out/attack-dd/../attack-dotdot.log", cwd);
+    close(open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644));
+    snprintf(var, sizeof var, "MCP_ENV_SHIM_LOG=%s", path);
+    const char *const set[] = {var, NULL};
+    int status = wait_exit(start_sub("bytelog", -1, set)); /* the same spawn */
+    struct shimlog l;
+    log_read(path, &l);
+    int lines = log_count_event(&l, "inject");
+    log_free(&l);
+    check(status == 0 && lines == 1, "dotdot: euid %d, MCP_ENV_SHIM_LOG=.../out/attack-dd/../"
+                                     "attack-dotdot.log: the line is written there (%d lines)",
+          (int)geteuid(), lines);
+}
+
 static void t_bytelog(void)
 {
     char cwd[512], named[600], lossy[600], var[640];
@@ -655,6 +679,7 @@ int main(int argc, char **argv)
     t_auditonce();
     t_captured();
     t_bytelog();
+    t_dotdot();
     t_sharedvm();
     return check_status();
 }

@@ -30,6 +30,11 @@
  *   dotdot     as root, MCP_ENV_SHIM_LOG=<dir>/sub/../shim.log, an existing root-owned file with
  *              one link and no symlink on the way: the line is written there, as it is for an
  *              unprivileged process (openat2 refuses a mode without O_CREAT: EINVAL);
+ *   sigmask    a signal handler that execs (a watchdog, a crash reporter) runs while a hook is
+ *              writing its line: the program it starts must not inherit the SIGPIPE, SIGTTOU
+ *              and SIGXFSZ the shim blocks for the write. Made deterministic with a seccomp
+ *              filter that traps rt_sigpending (SIGSYS), the call the shim makes right after
+ *              blocking them; the handler execs `cat /proc/self/status`;
  *   bytelog    MCP_ENV_SHIM_LOG naming a file whose name is not UTF-8 (paths are bytes): the
  *              line goes to that file, not to one named with U+FFFD in its place. */
 #define _GNU_SOURCE
@@ -628,6 +633,61 @@ static void t_dotdot(void)
           (int)geteuid(), lines);
 }
 
+#define SIGMASK_OUT "out/attack-sigmask.status"
+
+static void on_sigsys(int sig)
+{
+    (void)sig;
+    int fd = open(SIGMASK_OUT, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 1);
+    char *argv[] = {"cat", "/proc/self/status", NULL};
+    char *env[] = {"PATH=/usr/bin:/bin", NULL};
+    execve("/bin/cat", argv, env);
+    _exit(126);
+}
+
+static void t_sigmask(void)
+{
+    unlink(SIGMASK_OUT);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct sigaction sa = {.sa_handler = on_sigsys};
+        sigaction(SIGSYS, &sa, NULL);
+        struct sock_filter f[] = {
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_rt_sigpending, 0, 1),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        };
+        struct sock_fprog prog = {.len = sizeof f / sizeof f[0], .filter = f};
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+            prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+            _exit(90);
+        char *argv[] = {STANDIN, "out/attack-sigmask.env", NULL};
+        pid_t c;
+        if (posix_spawn(&c, "./" STANDIN, NULL, NULL, argv, bare_envp()) == 0)
+            wait_exit(c);
+        _exit(0); /* no handler ran: nothing was started from it */
+    }
+    int status = wait_exit(pid);
+    FILE *st = fopen(SIGMASK_OUT, "r");
+    char line[256];
+    unsigned long long blocked = 0;
+    int found = 0;
+    while (st && fgets(line, sizeof line, st))
+        if (sscanf(line, "SigBlk: %llx", &blocked) == 1)
+            found = 1;
+    if (st)
+        fclose(st);
+    unsigned long long three = (1ULL << (SIGPIPE - 1)) | (1ULL << (SIGTTOU - 1)) |
+                               (1ULL << (SIGXFSZ - 1));
+    check(status == 0 && (blocked & three) == 0,
+          "sigmask: a program exec'd from a signal handler that ran during a log write does not "
+          "inherit SIGPIPE/SIGTTOU/SIGXFSZ blocked (%s: SigBlk %016llx)",
+          found ? "the handler ran" : "no handler ran", blocked);
+}
+
 static void t_bytelog(void)
 {
     char cwd[512], named[600], lossy[600], var[640];
@@ -680,6 +740,7 @@ int main(int argc, char **argv)
     t_captured();
     t_bytelog();
     t_dotdot();
+    t_sigmask();
     t_sharedvm();
     return check_status();
 }

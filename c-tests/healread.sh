@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # healread.sh — issue 9: "The /proc/PPID/environ read happens only for an MCP-looking process
 # with keys missing." A server the gateway's hook already gave the whole block (or started with
-# it) has nothing to heal, and must not read its parent's environment. strace shows the opens;
+# it) has nothing to heal, and must not read its parent's environment; nor one whose own
+# MCP_ENV_SHIM is off ("do nothing at all"). strace shows the opens;
 # the control (a server missing the block) shows that the read is seen when it happens.
 # Run by run.sh with the shim in SHIM.
 set -u
@@ -39,4 +40,10 @@ strace -f -qq -e trace=openat,open -o "$dir/full.trace" env -i PATH=/usr/bin:/bi
     LD_PRELOAD="$shim" MCP_ENV_SHIM_LOG=off "$build/mcp-server-standin" /dev/null </dev/null
 [ -z "$(opens "$dir/full.trace")" ]
 report $? "a server that has every block key does not read its parent's environment ($(opens "$dir/full.trace"))"
+
+# MCP_ENV_SHIM=off: "do nothing at all".
+strace -f -qq -e trace=openat,open -o "$dir/off.trace" env -i PATH=/usr/bin:/bin MCP_ENV_SHIM=off \
+    LD_PRELOAD="$shim" "$build/mcp-server-standin" /dev/null </dev/null
+[ -z "$(opens "$dir/off.trace")" ]
+report $? "a server whose own MCP_ENV_SHIM is off does not read its parent's environment ($(opens "$dir/off.trace"))"
 exit "$status"

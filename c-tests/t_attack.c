@@ -35,6 +35,8 @@
  *              and SIGXFSZ the shim blocks for the write. Made deterministic with a seccomp
  *              filter that traps rt_sigpending (SIGSYS), the call the shim makes right after
  *              blocking them; the handler execs `cat /proc/self/status`;
+ *   compat     a program linked against glibc's older posix_spawn/posix_spawnp (GLIBC_2.2.5,
+ *              compatspawn.c) runs a script without #! (through /bin/sh), as without the shim;
  *   bytelog    MCP_ENV_SHIM_LOG naming a file whose name is not UTF-8 (paths are bytes): the
  *              line goes to that file, not to one named with U+FFFD in its place. */
 #define _GNU_SOURCE
@@ -688,6 +690,33 @@ static void t_sigmask(void)
           found ? "the handler ran" : "no handler ran", blocked);
 }
 
+static void t_compat(void)
+{
+    static const char *const SCRIPTS[] = {"out/mcp-server-noshebang", "out/plain-noshebang"};
+    for (int i = 0; i < 2; i++) {
+        FILE *f = fopen(SCRIPTS[i], "w");
+        if (!f)
+            die("fopen %s", SCRIPTS[i]);
+        fputs("exit 0\n", f);
+        fclose(f);
+        chmod(SCRIPTS[i], 0755);
+        for (int p = 0; p < 2; p++) {
+            fflush(stdout);
+            pid_t pid = fork();
+            if (pid == 0) {
+                char *argv[] = {"compatspawn", p ? "p" : "s", (char *)SCRIPTS[i], NULL};
+                execve("./compatspawn", argv, environ);
+                _exit(127);
+            }
+            int status = wait_exit(pid);
+            check(status == 0, "compat: %s@GLIBC_2.2.5 of %s, a script without #!: it runs "
+                               "through /bin/sh as without the shim (%s %d)",
+                  p ? "posix_spawnp" : "posix_spawn", SCRIPTS[i],
+                  status == ENOEXEC ? "ENOEXEC" : "status", status);
+        }
+    }
+}
+
 static void t_bytelog(void)
 {
     char cwd[512], named[600], lossy[600], var[640];
@@ -741,6 +770,7 @@ int main(int argc, char **argv)
     t_bytelog();
     t_dotdot();
     t_sigmask();
+    t_compat();
     t_sharedvm();
     return check_status();
 }

@@ -7,8 +7,9 @@
  *              container without CAP_SYS_PTRACE: the bad pointers of t_harm's badptr on a
  *              PROT_NONE page still give -1/EFAULT (mincore, the fallback, says "mapped");
  *   graveyard  24 threads that each start one MCP server through vfork+execve (CPython's
- *              _posixsubprocess does this) and then wait, or 40 threads one after the other
- *              that each start one and exit: every server gets the block;
+ *              _posixsubprocess does this) and then wait, 40 threads one after the other that
+ *              each start one and exit, or 20 threads that each start 10 at once: every server
+ *              gets the block, and so does a fork+execve child afterwards;
  *   packet     stderr a packet-mode pipe (pipe2 O_DIRECT): the host's own packets keep their
  *              boundaries after a line was logged;
  *   twins      a server that declares its own HTTPS_PROXY (or an empty NO_PROXY) is not given an
@@ -231,6 +232,50 @@ static int count_blocks(int n, char *which, size_t len)
     return got;
 }
 
+#define STORM_THREADS 20
+#define STORM_EACH 10
+static int storm_missed;
+
+static void *storm_thread(void *arg)
+{
+    long i = (long)arg;
+    for (int k = 0; k < STORM_EACH; k++) {
+        char out[64];
+        snprintf(out, sizeof out, "out/attack-storm-%ld.env", i);
+        unlink(out);
+        char *argv[] = {STANDIN, out, NULL};
+        pid_t pid = vfork();
+        if (pid == 0) {
+            execve("./" STANDIN, argv, bare_envp());
+            _exit(127);
+        }
+        struct dump d;
+        int got = 0;
+        if (pid > 0 && wait_exit(pid) == 0 && dump_read(out, &d) == 0) {
+            got = dump_get(&d, "HTTPS_PROXY") != NULL;
+            dump_free(&d);
+        }
+        if (!got)
+            __atomic_fetch_add(&storm_missed, 1, __ATOMIC_RELAXED);
+    }
+    return NULL;
+}
+
+/* 20 threads that keep starting servers by vfork+execve, all at once. */
+static int sub_grave_storm(void)
+{
+    pthread_t t[STORM_THREADS];
+    for (long i = 0; i < STORM_THREADS; i++)
+        if (pthread_create(&t[i], NULL, storm_thread, (void *)i) != 0)
+            die("pthread_create");
+    for (int i = 0; i < STORM_THREADS; i++)
+        pthread_join(t[i], NULL);
+    check(storm_missed == 0, "graveyard: %d threads each start %d MCP servers by vfork+execve at "
+                             "once: every server got the block (%d of %d did not)",
+          STORM_THREADS, STORM_EACH, storm_missed, STORM_THREADS * STORM_EACH);
+    return check_status();
+}
+
 /* Each in a process of its own: the shim's table is per process. */
 static int sub_grave_wait(void)
 {
@@ -288,8 +333,8 @@ static pid_t start_sub(const char *name, int err, const char *const set[]);
 
 static void t_graveyard(void)
 {
-    static const char *const SUBS[] = {"grave-wait", "grave-serial"};
-    for (int i = 0; i < 2; i++) {
+    static const char *const SUBS[] = {"grave-wait", "grave-serial", "grave-storm"};
+    for (int i = 0; i < 3; i++) {
         int status = wait_exit(start_sub(SUBS[i], -1, NULL));
         check(status == 0 || status == 1, "graveyard: the %s sub-test ran (status %d)", SUBS[i],
               status);
@@ -757,6 +802,8 @@ int main(int argc, char **argv)
             return sub_grave_wait();
         if (!strcmp(argv[2], "grave-serial"))
             return sub_grave_serial();
+        if (!strcmp(argv[2], "grave-storm"))
+            return sub_grave_storm();
         die("unknown sub-test %s", argv[2]);
     }
     t_envvalue();

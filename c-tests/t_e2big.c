@@ -11,6 +11,7 @@
 #include "spawn.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #define OUT "out/e2big.env"
+#define EXCL "out/e2big-excl.pid"
 #define CHUNK 60000
 #define MAX_PAD (200 * 1024)
 
@@ -114,5 +116,21 @@ int main(void)
         check(r == E2BIG, "%s one byte past the limit: fails with E2BIG as without the shim (%d)",
               name, r);
     }
+
+    /* At the limit, posix_spawn with a file action that may run once only (O_CREAT|O_EXCL, a
+     * pid or lock file): the attempt with the block runs the file actions in a child whose exec
+     * then fails with E2BIG; the retry must not find their effects (EEXIST). */
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 3, EXCL, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    unlink(EXCL);
+    pid_t pid;
+    unlink(OUT);
+    int rc = posix_spawn(&pid, "./" STANDIN, &fa, NULL, ARGV, padded(lo));
+    int r = rc ? rc : wait_exit(pid);
+    check(r == 0, "posix_spawn at the limit with an O_CREAT|O_EXCL file action: the child runs, as "
+                  "without the shim (%s)", r ? strerrorname_np(r) : "ran");
+    posix_spawn_file_actions_destroy(&fa);
+    unlink(EXCL);
     return check_status();
 }

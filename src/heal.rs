@@ -233,6 +233,12 @@ impl Env for ParentEnv {
             .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
     }
 
+    fn var_bytes(&self, name: &str) -> Option<Vec<u8>> {
+        self.entries()
+            .find(|(k, _)| *k == name.as_bytes())
+            .map(|(_, v)| v.to_vec())
+    }
+
     fn vars(&self, names: &[&str]) -> Vec<Option<Cow<'_, [u8]>>> {
         let mut out: Vec<Option<Cow<'_, [u8]>>> = names.iter().map(|_| None).collect();
         for (k, v) in self.entries() {
@@ -262,6 +268,12 @@ impl Env for Layered<'_> {
         self.own
             .var(name)
             .or_else(|| self.parent.and_then(|p| p.var(name)))
+    }
+
+    fn var_bytes(&self, name: &str) -> Option<Vec<u8>> {
+        self.own
+            .var_bytes(name)
+            .or_else(|| self.parent.and_then(|p| p.var_bytes(name)))
     }
 
     fn vars(&self, names: &[&str]) -> Vec<Option<Cow<'_, [u8]>>> {

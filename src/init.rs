@@ -261,6 +261,13 @@ impl OwnVars {
 
 impl Env for OwnVars {
     fn var(&self, name: &str) -> Option<String> {
+        self.var_bytes(name).map(|v| {
+            String::from_utf8(v)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        })
+    }
+
+    fn var_bytes(&self, name: &str) -> Option<Vec<u8>> {
         let value = match OWN.iter().position(|n| *n == name) {
             Some(i) => self.own.get(i).copied().flatten(),
             None => {
@@ -273,7 +280,7 @@ impl Env for OwnVars {
                 found
             }
         };
-        value.map(|v| String::from_utf8_lossy(v).into_owned())
+        value.map(<[u8]>::to_vec)
     }
 
     /// Values borrowed from the array (the caller copies what it keeps).

@@ -46,6 +46,8 @@ pub struct Stderr {
     kind: u32,
     /// Opened with O_APPEND: a second description of a regular file may then append too.
     append: bool,
+    /// A pipe in packet mode (O_DIRECT): each write is a message of its own to the reader.
+    packet: bool,
 }
 
 impl Stderr {
@@ -61,13 +63,13 @@ impl Stderr {
         if shared_stream && journal != Some(id) {
             return None;
         }
-        let append = kind == libc::S_IFREG
-            && crate::sys::fcntl_getfl(2).is_some_and(|f| f & libc::O_APPEND != 0);
+        let flags = crate::sys::fcntl_getfl(2).unwrap_or(0);
         Some(Stderr {
             dev: id.0,
             ino: id.1,
             kind,
-            append,
+            append: kind == libc::S_IFREG && flags & libc::O_APPEND != 0,
+            packet: kind == libc::S_IFIFO && flags & libc::O_DIRECT != 0,
         })
     }
 
@@ -166,7 +168,13 @@ fn write_stderr(e: &Stderr, owner: c_int, line: &[u8]) -> bool {
                 let n = unsafe { crate::sys::send_nowait(2, line.as_ptr(), line.len()) };
                 n == line.len() as isize
             }
-            _ => reopen_and_write(c"/proc/self/fd/2".as_ptr(), e, false, line),
+            _ => {
+                // The host's flags now, for its packet mode (a pipe's O_DIRECT).
+                let packet = e.kind == libc::S_IFIFO
+                    && crate::sys::fcntl_getfl(2).is_some_and(|f| f & libc::O_DIRECT != 0);
+                let e = Stderr { packet, ..*e };
+                reopen_and_write(c"/proc/self/fd/2".as_ptr(), &e, false, line)
+            }
         };
     }
     if crate::sys::getppid() != owner || e.kind == libc::S_IFSOCK {
@@ -222,7 +230,11 @@ fn reopen_and_write(path: *const c_char, e: &Stderr, append: bool, line: &[u8]) 
         return false;
     };
     let fd = fd as c_int;
-    let ok = crate::sys::fstat(fd).is_some_and(|st| e.is(&st))
+    // A pipe opened anew is in byte mode: a packet-mode reader would get the line glued to the
+    // host's next message. O_DIRECT cannot be given to open for a pipe, only set after.
+    let framed = !e.packet || crate::sys::fcntl_setfl(fd, flags | libc::O_DIRECT);
+    let ok = framed
+        && crate::sys::fstat(fd).is_some_and(|st| e.is(&st))
         && (e.kind != libc::S_IFCHR || !stopped_by_tostop(fd))
         && write_all(fd, line);
     crate::sys::close(fd);
@@ -324,7 +336,8 @@ fn open_walking(path: *const c_char, flags: c_int, mode: u32) -> Option<c_int> {
     let mut name = [0u8; 256];
     while let Some(part) = parts.next() {
         let last = parts.peek().is_none();
-        let ok = part.len() < name.len() && part != b".." && {
+        // `..` is no symlink: it walks back up what was already opened without following one.
+        let ok = part.len() < name.len() && {
             if let Some(dst) = name.get_mut(..part.len()) {
                 dst.copy_from_slice(part);
             }

@@ -1,7 +1,7 @@
 //! Reading the caller's pointers without trusting them. `execve` with a bad `path`, `argv` or
 //! `envp` pointer must fail with EFAULT, as the kernel makes it, not crash in the shim, which
 //! reads those arrays and strings before the kernel does. Each page the hook is about to read
-//! is checked once with a system call that reports EFAULT instead of faulting; a hook that
+//! is checked once with a system call that reports EFAULT instead of faulting (`sys::readable`); a hook that
 //! finds a bad pointer passes the call through untouched, and the real function returns the
 //! kernel's EFAULT. No allocation; a few pages checked per exec.
 
@@ -12,7 +12,6 @@ const PAGE: usize = 4096;
 const CACHE: usize = 4;
 
 pub struct Probe {
-    pid: i32,
     pages: [usize; CACHE],
     next: usize,
 }
@@ -20,7 +19,6 @@ pub struct Probe {
 impl Probe {
     pub fn new() -> Probe {
         Probe {
-            pid: crate::sys::getpid(),
             pages: [usize::MAX; CACHE],
             next: 0,
         }
@@ -36,8 +34,8 @@ impl Probe {
         if self.pages.contains(&page) {
             return true;
         }
-        let readable =
-            crate::sys::readable(self.pid, addr).unwrap_or_else(|| crate::sys::mapped(page));
+        // The page's first 8 bytes: the kernel's check reads a whole signal set.
+        let readable = crate::sys::readable(page);
         if readable {
             if let Some(slot) = self.pages.get_mut(self.next % CACHE) {
                 *slot = page;

@@ -4,14 +4,15 @@
 //! frame stays a few hundred bytes whatever the size of the environment. `mmap` is
 //! async-signal-safe.
 //!
-//! One case needs care: a `vfork` child shares its parent's memory, and an exec that succeeds
-//! never comes back to unmap. Its mapping would stay in the parent for good. So an exec in a
-//! process other than the one that loaded the shim (a fork or vfork child) records its mapping
-//! here first, under the thread it borrowed (the thread pointer a vfork child shares with the
-//! parent thread), and the next hook that thread runs unmaps it: by then the child has exec'd
-//! or exited, since the parent thread was suspended until it did. In a fork child the record
-//! is a private copy and harmless. The table is small and fixed; when it is full, the hook
-//! passes the exec through untouched rather than leak.
+//! One case needs care: a child that shares its parent's memory (`vfork`, `posix_spawn`'s
+//! clone, a bare `clone(CLONE_VM)`), where an exec that succeeds never comes back to unmap.
+//! Its mapping would stay in the parent for good. So such a child records its mapping in a
+//! slot of a fixed table first and points the kernel's clear-child-tid address
+//! (`set_tid_address`) at the slot: when the child execs or exits, the kernel writes 0 there,
+//! and the next hook in any thread of the parent unmaps the mapping. A child whose
+//! clear-child-tid address is already set is a `fork` child (glibc's fork sets it to its own
+//! thread's tid field) with memory of its own: it needs no slot. When the table is full, the
+//! hook passes the exec through untouched rather than leak.
 
 use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicI32, AtomicU32, AtomicUsize, Ordering};
@@ -59,14 +60,16 @@ impl Drop for Scratch {
     }
 }
 
-const SLOTS: usize = 16;
+/// Children sharing memory that may exec at once; a slot is 24 bytes of zeroed memory.
+const SLOTS: usize = 128;
 const FREE: u32 = 0;
 const BUSY: u32 = 1;
 const HELD: u32 = 2;
 
 struct Slot {
     state: AtomicU32,
-    thread: AtomicUsize,
+    /// The child's tid while its exec may still use the mapping; the kernel sets it to 0 when
+    /// the child execs or exits.
     tid: AtomicI32,
     addr: AtomicUsize,
     len: AtomicUsize,
@@ -75,7 +78,6 @@ struct Slot {
 #[allow(clippy::declare_interior_mutable_const)]
 const SLOT: Slot = Slot {
     state: AtomicU32::new(FREE),
-    thread: AtomicUsize::new(0),
     tid: AtomicI32::new(0),
     addr: AtomicUsize::new(0),
     len: AtomicUsize::new(0),
@@ -85,12 +87,24 @@ static HELD_COUNT: AtomicU32 = AtomicU32::new(0);
 
 /// A mapping recorded for the exec it serves.
 pub struct Grave {
-    slot: &'static Slot,
+    /// `None` in a child with memory of its own.
+    slot: Option<&'static Slot>,
     scratch: Option<Scratch>,
 }
 
 impl Grave {
     fn new(scratch: Scratch) -> Result<Grave, Scratch> {
+        match crate::sys::tid_address() {
+            // A fork child: its memory goes away with the exec.
+            Some(addr) if addr != 0 => {
+                return Ok(Grave {
+                    slot: None,
+                    scratch: Some(scratch),
+                })
+            }
+            // No address (a vfork or clone child), or a kernel that cannot say: a slot.
+            _ => {}
+        }
         let Some(slot) = TABLE.iter().find(|s| {
             s.state
                 .compare_exchange(FREE, BUSY, Ordering::AcqRel, Ordering::Acquire)
@@ -98,23 +112,26 @@ impl Grave {
         }) else {
             return Err(scratch);
         };
-        slot.thread
-            .store(crate::sys::thread_pointer(), Ordering::Relaxed);
         slot.tid.store(crate::sys::gettid(), Ordering::Relaxed);
         slot.addr.store(scratch.ptr as usize, Ordering::Relaxed);
         slot.len.store(scratch.len, Ordering::Relaxed);
         slot.state.store(HELD, Ordering::Release);
         HELD_COUNT.fetch_add(1, Ordering::AcqRel);
+        crate::sys::set_tid_address(slot.tid.as_ptr() as usize);
         Ok(Grave {
-            slot,
+            slot: Some(slot),
             scratch: Some(scratch),
         })
     }
 
     /// The exec returned: take the mapping back (it is unmapped when dropped).
     pub fn unbury(mut self) -> Option<Scratch> {
-        self.slot.state.store(FREE, Ordering::Release);
-        HELD_COUNT.fetch_sub(1, Ordering::AcqRel);
+        if let Some(slot) = self.slot {
+            // As the child was made: without a clear-child-tid address.
+            crate::sys::set_tid_address(0);
+            slot.state.store(FREE, Ordering::Release);
+            HELD_COUNT.fetch_sub(1, Ordering::AcqRel);
+        }
         self.scratch.take()
     }
 }
@@ -129,20 +146,14 @@ impl Drop for Grave {
     }
 }
 
-/// Unmaps what earlier vfork children of this thread left behind. Cheap when there is none.
+/// Unmaps what children that shared this process's memory left behind when they exec'd or
+/// exited. Cheap when there is none.
 pub fn sweep() {
     if HELD_COUNT.load(Ordering::Acquire) == 0 {
         return;
     }
-    let thread = crate::sys::thread_pointer();
-    let tid = crate::sys::gettid();
     for slot in &TABLE {
-        if slot.state.load(Ordering::Acquire) != HELD
-            || slot.thread.load(Ordering::Relaxed) != thread
-            // Recorded by this very task: a hook interrupted by a signal handler that is now
-            // in a hook itself. The mapping is in use.
-            || slot.tid.load(Ordering::Relaxed) == tid
-        {
+        if slot.state.load(Ordering::Acquire) != HELD || slot.tid.load(Ordering::Acquire) != 0 {
             continue;
         }
         if slot
@@ -156,8 +167,8 @@ pub fn sweep() {
             slot.addr.load(Ordering::Relaxed),
             slot.len.load(Ordering::Relaxed),
         );
-        // SAFETY: recorded by a vfork child of this thread that has since exec'd or exited
-        // (this thread was suspended until then), or a private copy in a fork child.
+        // SAFETY: the kernel cleared the tid: the child that used the mapping has exec'd (into
+        // memory of its own) or exited.
         unsafe { crate::sys::munmap(addr as *mut u8, len) };
         slot.state.store(FREE, Ordering::Release);
         HELD_COUNT.fetch_sub(1, Ordering::AcqRel);

@@ -147,10 +147,21 @@ pub fn bytes<'a>(p: *const c_char) -> &'a [u8] {
     unsafe { core::ffi::CStr::from_ptr(p) }.to_bytes()
 }
 
-/// The key of an envp entry the probe has read; `None` without `=`.
+/// The key of an envp entry the probe has read; `None` without `=`. Reads no further than
+/// the `=`: the probe read only that far, and a value may run into memory no one may read.
 fn key<'a>(p: *const c_char) -> Option<&'a [u8]> {
-    let e = bytes(p);
-    e.get(..e.iter().position(|&b| b == b'=')?)
+    if p.is_null() {
+        return None;
+    }
+    let mut n = 0;
+    loop {
+        // SAFETY: the probe read this entry up to its `=` or, without one, its NUL.
+        match unsafe { *p.add(n) } as u8 {
+            0 => return None,
+            b'=' => return Some(unsafe { core::slice::from_raw_parts(p.cast(), n) }),
+            _ => n += 1,
+        }
+    }
 }
 
 /// Decides about a child, reading its arguments in place (`carg`: no copy on the stack).

@@ -39,6 +39,11 @@ pub const DEFAULT_CONFIG: &str = "/etc/mcp-env-shim/config.json";
 pub trait Env {
     fn var(&self, name: &str) -> Option<String>;
 
+    /// A value as the bytes it is, for a path, which need not be UTF-8.
+    fn var_bytes(&self, name: &str) -> Option<Vec<u8>> {
+        self.var(name).map(String::into_bytes)
+    }
+
     /// The values of many keys at once, as bytes (an environment value need not be UTF-8);
     /// the library reads its environment once for all and borrows the values.
     fn vars(&self, names: &[&str]) -> Vec<Option<Cow<'_, [u8]>>> {
@@ -326,6 +331,13 @@ impl Session {
             }
             env.var(name).or_else(|| parent.and_then(|p| p.var(name)))
         };
+        let path_setting = |name: &str| -> Option<Vec<u8>> {
+            if process.secure {
+                return None;
+            }
+            env.var_bytes(name)
+                .or_else(|| parent.and_then(|p| p.var_bytes(name)))
+        };
         let env_mode = setting("MCP_ENV_SHIM").map(|m| {
             Mode::parse(&m).unwrap_or_else(|| {
                 warnings.push(format!(
@@ -339,14 +351,14 @@ impl Session {
             return Session::off(process, warnings);
         }
 
-        let config = load_config(setting("MCP_ENV_SHIM_CONFIG"), fs, &mut warnings);
+        let config = load_config(path_setting("MCP_ENV_SHIM_CONFIG"), fs, &mut warnings);
         let mode = env_mode
             .or_else(|| config.mode.as_deref().and_then(Mode::parse))
             .unwrap_or(Mode::Mcp);
         if mode == Mode::Off {
             return Session::off(process, warnings);
         }
-        let log = log_target(setting("MCP_ENV_SHIM_LOG"), &config, &mut warnings);
+        let log = log_target(path_setting("MCP_ENV_SHIM_LOG"), &config, &mut warnings);
 
         let mut keys: Vec<Key> = Vec::with_capacity(BUILTIN.len() + config.values.len());
         for k in BUILTIN {
@@ -431,9 +443,18 @@ static EMPTY_TABLE: KeyTable = KeyTable::empty();
 
 /// The config named by `MCP_ENV_SHIM_CONFIG`, else the default file if it exists, else
 /// defaults. A config that cannot be read or parsed is one warning.
-fn load_config(named: Option<String>, fs: &dyn Fs, warnings: &mut Vec<String>) -> Config {
+fn load_config(named: Option<Vec<u8>>, fs: &dyn Fs, warnings: &mut Vec<String>) -> Config {
     let path = match named.filter(|p| !p.is_empty()) {
-        Some(p) => p,
+        Some(p) => match String::from_utf8(p) {
+            Ok(p) => p,
+            Err(e) => {
+                let shown = String::from_utf8_lossy(e.as_bytes());
+                warnings.push(format!(
+                    "config {shown:?}: the path is not UTF-8; using the defaults"
+                ));
+                return Config::default();
+            }
+        },
         None if fs.exists(DEFAULT_CONFIG) => DEFAULT_CONFIG.to_string(),
         None => return Config::default(),
     };
@@ -447,16 +468,33 @@ fn load_config(named: Option<String>, fs: &dyn Fs, warnings: &mut Vec<String>) -
 }
 
 /// `MCP_ENV_SHIM_LOG`, then the config's `log`, then stderr.
-fn log_target(named: Option<String>, config: &Config, warnings: &mut Vec<String>) -> LogTarget {
-    let from_env = named.map(|s| match LogDest::parse(&s) {
-        Ok(d) => d,
-        Err(e) => {
-            warnings.push(format!("MCP_ENV_SHIM_LOG: {e}; logging to stderr"));
-            LogDest::Stderr
+fn log_target(named: Option<Vec<u8>>, config: &Config, warnings: &mut Vec<String>) -> LogTarget {
+    let from_env = named.map(|bytes| {
+        let parsed = match core::str::from_utf8(&bytes) {
+            Ok(s) => LogDest::parse(s),
+            // A path is bytes: a file name that is not UTF-8 is still that file.
+            Err(_) if bytes.starts_with(b"/") => {
+                return CString::new(bytes).map_or(LogTarget::Stderr, LogTarget::File);
+            }
+            Err(_) => LogDest::parse(&String::from_utf8_lossy(&bytes)),
+        };
+        match parsed {
+            Ok(LogDest::Off) => LogTarget::Off,
+            Ok(LogDest::Stderr) => LogTarget::Stderr,
+            Ok(LogDest::File(p)) => CString::new(p).map_or(LogTarget::Stderr, LogTarget::File),
+            Err(e) => {
+                warnings.push(format!("MCP_ENV_SHIM_LOG: {e}; logging to stderr"));
+                LogTarget::Stderr
+            }
         }
     });
-    let dest = from_env
-        .or_else(|| config.log.as_deref().and_then(|l| LogDest::parse(l).ok()))
+    if let Some(t) = from_env {
+        return t;
+    }
+    let dest = config
+        .log
+        .as_deref()
+        .and_then(|l| LogDest::parse(l).ok())
         .unwrap_or(LogDest::Stderr);
     match dest {
         LogDest::Off => LogTarget::Off,

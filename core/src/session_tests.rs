@@ -569,3 +569,45 @@ fn max_kv_bounds_every_child_of_every_kind() {
         );
     }
 }
+
+/// An environment whose values are bytes, as a process's are.
+struct ByteEnv(Vec<(&'static str, Vec<u8>)>);
+
+impl Env for ByteEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        self.var_bytes(name)
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+    }
+    fn var_bytes(&self, name: &str) -> Option<Vec<u8>> {
+        self.0
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+    }
+}
+
+#[test]
+fn a_log_path_that_is_not_utf8_names_that_file_and_such_a_config_path_is_one_warning() {
+    let process = Process {
+        secure: false,
+        privileged: false,
+    };
+    let fs = FakeFs::default().with("/c\u{fffd}.json", r#"{"mode":"audit"}"#);
+    let env = ByteEnv(vec![
+        ("MCP_ENV_SHIM_LOG", b"/tmp/log-\xff.log".to_vec()),
+        ("MCP_ENV_SHIM_CONFIG", b"/c\xff.json".to_vec()),
+    ]);
+    let s = Session::prepare(&env, process, &fs);
+    assert_eq!(
+        s.log,
+        LogTarget::File(CString::new(b"/tmp/log-\xff.log".to_vec()).unwrap())
+    );
+    // Not the file whose name has U+FFFD where the byte was.
+    assert_eq!(s.mode, Mode::Mcp);
+    assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
+    assert!(s.warnings[0].contains("not UTF-8"), "{}", s.warnings[0]);
+    let env = ByteEnv(vec![("MCP_ENV_SHIM_LOG", b"rel-\xff.log".to_vec())]);
+    let s = Session::prepare(&env, process, &fs);
+    assert_eq!(s.log, LogTarget::Stderr);
+    assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
+}

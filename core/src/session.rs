@@ -8,9 +8,10 @@
 //! happens on the exec path, allocation-free. Pure: the environment and the file system come
 //! in as traits, so all of it is unit-tested without preloading anything.
 
-use crate::block::{self, Kind, BUILTIN, MAX_KEYS};
+use crate::block::{self, Kind, ProxyRole, BUILTIN, MAX_KEYS};
 use crate::config::{Config, LogDest, Mode};
 use crate::detect::{Arg, Reason};
+use crate::envp::bits;
 use crate::envp::{self, ChildEnv, KeyTable};
 use crate::select::Selector;
 use crate::stdio::Stdio;
@@ -31,6 +32,9 @@ const BUILTIN_NAMES: usize = {
     }
     n
 };
+
+/// gRPC's proxy key, which it prefers over `https_proxy` and `http_proxy`.
+const GRPC_PROXY: &str = "grpc_proxy";
 
 /// Where the config lives unless `MCP_ENV_SHIM_CONFIG` says otherwise.
 pub const DEFAULT_CONFIG: &str = "/etc/mcp-env-shim/config.json";
@@ -276,8 +280,40 @@ impl Session {
             server: chosen.server,
             present,
             lost,
-            candidates: allowed & !present,
+            candidates: allowed & !present & !self.shadowed(present),
         })
+    }
+
+    /// Keys a child must not be given because it set a twin of its own: another spelling of
+    /// the same proxy (`https_proxy` when it has `HTTPS_PROXY`: curl, Python and Node read the
+    /// lower case first, Go the upper case, so either would override its choice), and
+    /// `grpc_proxy` when it has an HTTP(S) proxy (gRPC prefers `grpc_proxy` over them).
+    pub fn shadowed(&self, present: u64) -> u64 {
+        let role = |k: &Key| match k.kind {
+            Kind::Proxy(r) if k.name != GRPC_PROXY => Some(r),
+            _ => None,
+        };
+        let mut roles = [false; 4];
+        for k in bits(present).filter_map(|i| self.keys.get(i)) {
+            if let Some(r) = role(k) {
+                if let Some(seen) = roles.get_mut(r as usize) {
+                    *seen = true;
+                }
+            }
+        }
+        let has = |r: ProxyRole| roles.get(r as usize).copied().unwrap_or(false);
+        let web = has(ProxyRole::Http) || has(ProxyRole::Https);
+        let mut out = 0;
+        for (i, k) in self.keys.iter().enumerate().take(64) {
+            let twin = match role(k) {
+                Some(r) => has(r),
+                None => k.name == GRPC_PROXY && web,
+            };
+            if twin {
+                out |= 1 << i;
+            }
+        }
+        out
     }
 
     /// The mask of every key of the block.

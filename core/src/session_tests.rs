@@ -190,6 +190,52 @@ fn plan_offers_every_key_to_a_child_that_lost_the_block_and_only_own_keys_otherw
 }
 
 #[test]
+fn a_child_with_its_own_spelling_of_a_proxy_is_not_given_its_twins() {
+    let fs = tls_files();
+    let s = prepare(SANDBOX_HOST, false, &fs);
+    let argv: [&[u8]; 1] = [b"mcp-server-x"];
+    let plan = |env: &[&'static [u8]]| {
+        s.plan(
+            &s.h,
+            b"mcp-server-x",
+            &argv,
+            env.iter().copied(),
+            crate::stdio::Stdio::PIPES,
+        )
+        .unwrap()
+    };
+    let given = |m: u64| -> Vec<&str> { crate::envp::bits(m).map(|i| s.keys[i].name).collect() };
+    let p = plan(&[b"PATH", b"HTTPS_PROXY", b"NO_PROXY"]);
+    let c = given(p.candidates);
+    for twin in ["https_proxy", "no_proxy", "grpc_proxy"] {
+        assert!(!c.contains(&twin), "{twin} given: {c:?}");
+    }
+    for other in [
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "SSL_CERT_FILE",
+    ] {
+        assert!(c.contains(&other), "{other} not given: {c:?}");
+    }
+    // gRPC reads neither ALL_PROXY nor all_proxy: a child with them still gets grpc_proxy.
+    let p = plan(&[b"PATH", b"all_proxy"]);
+    let c = given(p.candidates);
+    assert!(
+        c.contains(&"grpc_proxy") && !c.contains(&"ALL_PROXY"),
+        "{c:?}"
+    );
+    // Its own grpc_proxy shadows no other spelling.
+    let p = plan(&[b"PATH", b"grpc_proxy"]);
+    let c = given(p.candidates);
+    assert!(
+        c.contains(&"ALL_PROXY") && c.contains(&"https_proxy"),
+        "{c:?}"
+    );
+}
+
+#[test]
 fn a_host_without_any_block_key_has_nothing_to_restore_so_a_child_may_get_defaults() {
     let fs = FakeFs::default().with("/etc/openshell-tls/openshell-ca.pem", "");
     let s = prepare(&[], false, &fs);

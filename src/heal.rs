@@ -43,15 +43,29 @@ pub fn at_start(argc: c_int, argv: Argv, env: &OwnVars, process: Process) -> boo
     if !looks_like_a_server(&args, env.envp()) {
         return false;
     }
-    let parent = (!process.secure)
-        .then(|| ParentEnv::read(crate::sys::getppid()))
-        .flatten();
+    // Nothing to do, nothing read: its own MCP_ENV_SHIM says off, or it has the whole block.
+    let own_off = env
+        .var("MCP_ENV_SHIM")
+        .is_some_and(|m| Mode::parse(&m) == Some(Mode::Off));
+    if own_off || has_whole_block(env.envp()) {
+        return false;
+    }
+    let ppid = crate::sys::getppid();
+    // A privileged server (doas, pkexec, sudo) takes nothing from a parent that is not wholly
+    // its own user: that parent's environment is the user's to write.
+    let trusted = !process.secure && (!process.privileged || same_user(ppid));
+    let parent = trusted.then(|| ParentEnv::read(ppid)).flatten();
     let layered = Layered {
         own: env,
         parent: parent.as_ref(),
     };
     let s = Session::prepare(&layered, process, &HostFs);
     if s.mode == Mode::Off {
+        return false;
+    }
+    // In audit mode a parent that has the shim loaded audited this very start in its hook:
+    // one line per server.
+    if s.mode == Mode::Audit && shim_loaded_in(ppid) {
         return false;
     }
     let mut own_keys = Vec::new();
@@ -100,16 +114,19 @@ pub fn at_start(argc: c_int, argv: Argv, env: &OwnVars, process: Process) -> boo
         // old entries unchanged and the added ones after them.
         unsafe { crate::real::set_environ(array) };
     }
+    // The line goes to the client's stderr, as a hook's line would, never into this server's
+    // own stderr when the client captures it (a pipe it reads): the client's fd 2 is reached
+    // through /proc, and only a parent this process may trust is reopened.
     let journal = env.journal_stream();
     let stderr = match s.log {
-        LogTarget::Stderr => Stderr::capture(journal),
+        LogTarget::Stderr => Stderr::of_parent(ppid, journal),
         _ => None,
     };
     let pid = crate::sys::getpid();
     let w = Writer {
         session: &s,
         stderr,
-        owner: pid,
+        owner: if trusted { ppid } else { 0 },
     };
     let exe = crate::init::self_exe();
     let mut line = alloc::vec![MaybeUninit::uninit(); 4096];
@@ -166,6 +183,89 @@ fn looks_like_a_server(args: &[&[u8]], envp: Argv) -> bool {
 
 static TABLE: KeyTable = KeyTable::builtin();
 
+/// Whether `envp` has every key of the built-in block.
+fn has_whole_block(envp: Argv) -> bool {
+    let mut seen = 0u64;
+    each_env(envp, |k, _| {
+        if let Some(i) = TABLE.find(BUILTIN, k) {
+            seen |= 1 << i;
+        }
+    });
+    seen.count_ones() as usize == BUILTIN.len()
+}
+
+/// Whether every user id of process `pid` (real, effective, saved, file system) is this
+/// process's effective uid, by `/proc/PID/status`.
+fn same_user(pid: c_int) -> bool {
+    let euid = crate::sys::geteuid();
+    let Some(status) = read_proc(pid, "status", 64 << 10) else {
+        return false;
+    };
+    let Some(line) = status
+        .split(|&b| b == b'\n')
+        .find(|l| l.starts_with(b"Uid:"))
+    else {
+        return false;
+    };
+    let ids = line
+        .get(4..)
+        .unwrap_or_default()
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            core::str::from_utf8(w)
+                .ok()
+                .and_then(|w| w.parse::<u32>().ok())
+        });
+    let mut n = 0;
+    for id in ids {
+        if id != Some(euid) {
+            return false;
+        }
+        n += 1;
+    }
+    n == 4
+}
+
+/// Whether process `pid` has this library mapped (a path whose file name starts with
+/// `libmcp_env_shim`), by `/proc/PID/maps`.
+fn shim_loaded_in(pid: c_int) -> bool {
+    read_proc(pid, "maps", 4 << 20).is_some_and(|maps| {
+        maps.split(|&b| b == b'\n').any(|l| {
+            let name = l.rsplit(|&b| b == b'/').next().unwrap_or_default();
+            l.contains(&b'/') && name.starts_with(b"libmcp_env_shim")
+        })
+    })
+}
+
+/// `/proc/PID/<name>`, at most `max` bytes.
+fn read_proc(pid: c_int, name: &str, max: usize) -> Option<Vec<u8>> {
+    let path = alloc::format!("/proc/{pid}/{name}\0");
+    let flags = libc::O_RDONLY | libc::O_CLOEXEC;
+    // SAFETY: a NUL-terminated path.
+    let fd = crate::sys::ret(unsafe {
+        crate::sys::openat(libc::AT_FDCWD, path.as_ptr().cast(), flags, 0)
+    })
+    .ok()? as c_int;
+    let mut data: Vec<u8> = Vec::with_capacity(8192);
+    loop {
+        if data.len() == data.capacity() {
+            data.reserve(8192);
+        }
+        let room = data.spare_capacity_mut();
+        // SAFETY: `room` is writable for its length.
+        let n = unsafe { crate::sys::read(fd, room.as_mut_ptr().cast(), room.len()) };
+        match crate::sys::ret(n) {
+            // SAFETY: read wrote `n` bytes into the spare capacity.
+            Ok(n) if n > 0 && data.len() < max => unsafe { data.set_len(data.len() + n) },
+            Err(libc::EINTR) => {}
+            _ => break,
+        }
+    }
+    crate::sys::close(fd);
+    Some(data)
+}
+
 /// Whether fd `fd` is a pipe or a socket.
 fn stream(fd: c_int) -> bool {
     crate::sys::fstat(fd)
@@ -190,32 +290,7 @@ struct ParentEnv {
 
 impl ParentEnv {
     fn read(ppid: c_int) -> Option<ParentEnv> {
-        let path = alloc::format!("/proc/{ppid}/environ\0");
-        let flags = libc::O_RDONLY | libc::O_CLOEXEC;
-        // SAFETY: a NUL-terminated path.
-        let fd = crate::sys::ret(unsafe {
-            crate::sys::openat(libc::AT_FDCWD, path.as_ptr().cast(), flags, 0)
-        })
-        .ok()? as c_int;
-        let mut data: Vec<u8> = Vec::with_capacity(8192);
-        loop {
-            if data.len() == data.capacity() {
-                data.reserve(8192);
-            }
-            let room = data.spare_capacity_mut();
-            // SAFETY: `room` is writable for its length.
-            let n = unsafe { crate::sys::read(fd, room.as_mut_ptr().cast(), room.len()) };
-            match crate::sys::ret(n) {
-                // SAFETY: read wrote `n` bytes into the spare capacity.
-                Ok(n) if n > 0 && data.len() < MAX_PARENT_ENV => unsafe {
-                    data.set_len(data.len() + n)
-                },
-                Err(libc::EINTR) => {}
-                _ => break,
-            }
-        }
-        crate::sys::close(fd);
-        Some(ParentEnv { data })
+        read_proc(ppid, "environ", MAX_PARENT_ENV).map(|data| ParentEnv { data })
     }
 
     fn entries(&self) -> impl Iterator<Item = (&[u8], &[u8])> {

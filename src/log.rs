@@ -63,7 +63,39 @@ impl Stderr {
         if shared_stream && journal != Some(id) {
             return None;
         }
-        let flags = crate::sys::fcntl_getfl(2).unwrap_or(0);
+        let flags = crate::sys::fcntl_getfl(2)?;
+        if !writable(flags) {
+            // Opened for reading only: never reopened for writing by the shim.
+            return None;
+        }
+        Some(Stderr {
+            dev: id.0,
+            ino: id.1,
+            kind,
+            append: kind == libc::S_IFREG && flags & libc::O_APPEND != 0,
+            packet: kind == libc::S_IFIFO && flags & libc::O_DIRECT != 0,
+        })
+    }
+
+    /// The stderr of process `pid` (a server's parent: its client), by `/proc/PID/fd/2`, with
+    /// the same refusals as `capture`. Its flags are read from `/proc/PID/fdinfo/2`.
+    pub fn of_parent(pid: c_int, journal: Option<(u64, u64)>) -> Option<Stderr> {
+        let mut path = [0u8; 40];
+        // SAFETY: a NUL-terminated path.
+        let err = unsafe { crate::sys::stat(proc_path(pid, b"/fd/2\0", &mut path)?) }?;
+        let kind = err.st_mode & libc::S_IFMT;
+        let id = (err.st_dev, err.st_ino);
+        // SAFETY: as above.
+        let out = unsafe { crate::sys::stat(proc_path(pid, b"/fd/1\0", &mut path)?) };
+        let shared_stream = matches!(kind, libc::S_IFIFO | libc::S_IFSOCK)
+            && out.is_some_and(|o| (o.st_dev, o.st_ino) == id);
+        if shared_stream && journal != Some(id) {
+            return None;
+        }
+        let flags = fdinfo_flags(pid)?;
+        if !writable(flags) {
+            return None;
+        }
         Some(Stderr {
             dev: id.0,
             ino: id.1,
@@ -185,15 +217,46 @@ fn write_stderr(e: &Stderr, owner: c_int, line: &[u8]) -> bool {
         // next write would overwrite the line.
         return false;
     }
-    let mut path = [0u8; 32];
+    let mut path = [0u8; 40];
     let Some(p) = proc_fd2(owner, &mut path) else {
         return false;
     };
     reopen_and_write(p, e, e.kind == libc::S_IFREG, line)
 }
 
-/// `/proc/PID/fd/2` into `buf`, NUL-terminated.
-fn proc_fd2(pid: c_int, buf: &mut [u8; 32]) -> Option<*const c_char> {
+/// Whether file status flags allow writing.
+fn writable(flags: c_int) -> bool {
+    matches!(flags & libc::O_ACCMODE, libc::O_WRONLY | libc::O_RDWR)
+}
+
+/// The flags of process `pid`'s fd 2, from the `flags:` line (octal) of `/proc/PID/fdinfo/2`.
+fn fdinfo_flags(pid: c_int) -> Option<c_int> {
+    let mut path = [0u8; 40];
+    let p = proc_path(pid, b"/fdinfo/2\0", &mut path)?;
+    let flags = libc::O_RDONLY | libc::O_CLOEXEC;
+    // SAFETY: a NUL-terminated path.
+    let fd = crate::sys::ret(unsafe { crate::sys::openat(libc::AT_FDCWD, p, flags, 0) }).ok()?;
+    let fd = fd as c_int;
+    let mut buf = [0u8; 256];
+    // SAFETY: `buf` is writable for its length.
+    let n = unsafe { crate::sys::read(fd, buf.as_mut_ptr(), buf.len()) };
+    crate::sys::close(fd);
+    let text = buf.get(..crate::sys::ret(n).ok()?)?;
+    let line = text
+        .split(|&b| b == b'\n')
+        .find(|l| l.starts_with(b"flags:"))?;
+    let mut v: c_int = 0;
+    for &b in line.get(6..)?.iter().filter(|b| !b.is_ascii_whitespace()) {
+        if !(b'0'..=b'7').contains(&b) {
+            return None;
+        }
+        v = v.checked_mul(8)?.checked_add(c_int::from(b - b'0'))?;
+    }
+    Some(v)
+}
+
+/// `/proc/PID` followed by `tail` (which ends in a NUL) into `buf`.
+fn proc_path(pid: c_int, tail: &[u8], buf: &mut [u8; 40]) -> Option<*const c_char> {
     let mut digits = [0u8; 10];
     let mut n = 0;
     let mut v = pid.unsigned_abs();
@@ -208,11 +271,16 @@ fn proc_fd2(pid: c_int, buf: &mut [u8; 32]) -> Option<*const c_char> {
     let bytes = b"/proc/"
         .iter()
         .chain(digits.iter().take(n).rev())
-        .chain(b"/fd/2\0");
+        .chain(tail);
     for (at, &b) in bytes.enumerate() {
         *buf.get_mut(at)? = b;
     }
     Some(buf.as_ptr().cast())
+}
+
+/// `/proc/PID/fd/2` into `buf`, NUL-terminated.
+fn proc_fd2(pid: c_int, buf: &mut [u8; 40]) -> Option<*const c_char> {
+    proc_path(pid, b"/fd/2\0", buf)
 }
 
 /// Opens `path` (a /proc fd link to the load-time stderr) as a new non-blocking description,

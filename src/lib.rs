@@ -32,6 +32,8 @@ mod rt;
 #[cfg(not(test))]
 mod scratch;
 #[cfg(not(test))]
+mod sigwindow;
+#[cfg(not(test))]
 mod spawn;
 #[cfg(not(test))]
 mod stdio;

@@ -149,7 +149,7 @@ impl Writer<'_> {
         };
         // SAFETY: the first `n` bytes were written by the line builder.
         let line = unsafe { core::slice::from_raw_parts(line.as_ptr().cast::<u8>(), n) };
-        let ok = with_signals_blocked(|| self.write(line));
+        let ok = crate::sigwindow::with_signals_blocked(|| self.write(line));
         if !ok {
             count_dropped();
         }
@@ -167,24 +167,6 @@ impl Writer<'_> {
             }
         }
     }
-}
-
-/// Runs `f` with SIGPIPE, SIGXFSZ and SIGTTOU blocked, and takes off again any of them that
-/// `f` made pending.
-fn with_signals_blocked(f: impl FnOnce() -> bool) -> bool {
-    use crate::sys::{sig_bit, sig_block, sig_consume, sig_pending, sig_setmask};
-    let set = sig_bit(libc::SIGPIPE) | sig_bit(libc::SIGXFSZ) | sig_bit(libc::SIGTTOU);
-    let old = sig_block(set);
-    let before = sig_pending() & set;
-    let ok = f();
-    let raised = sig_pending() & set & !before;
-    for sig in [libc::SIGPIPE, libc::SIGXFSZ, libc::SIGTTOU] {
-        if raised & sig_bit(sig) != 0 {
-            sig_consume(sig_bit(sig));
-        }
-    }
-    sig_setmask(old);
-    ok
 }
 
 /// Writes to the load-time stderr: fd 2 if it still is that, else (in a direct child of the

@@ -357,6 +357,8 @@ pub unsafe fn exec(
     envp: Argv,
     call: impl Fn(Argv) -> c_int,
 ) -> c_int {
+    // From a signal handler that interrupted a log write: not with the write's mask.
+    let _unblocked = crate::sigwindow::Unblocked::for_call();
     let Some(edge) = crate::init::edge() else {
         return call(envp);
     };
@@ -475,6 +477,8 @@ pub unsafe fn spawn(
     envp: Argv,
     call: impl Fn(*mut libc::pid_t, Argv) -> c_int,
 ) -> c_int {
+    // The child takes this thread's mask: not the one of a log write a handler interrupted.
+    let _unblocked = crate::sigwindow::Unblocked::for_call();
     let Some(edge) = crate::init::edge() else {
         return call(pid_out, envp);
     };

@@ -403,6 +403,20 @@ pub fn sig_setmask(set: SigSet) {
     };
 }
 
+/// Unblocks `set` for this thread.
+pub fn sig_unblock(set: SigSet) {
+    // SAFETY: as above.
+    unsafe {
+        sys!(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_UNBLOCK,
+            &raw const set,
+            0,
+            8
+        )
+    };
+}
+
 pub fn sig_pending() -> SigSet {
     let mut set: SigSet = 0;
     // SAFETY: an 8-byte set the kernel fills.
@@ -474,20 +488,4 @@ pub fn tid_address() -> Option<usize> {
 pub fn set_tid_address(addr: usize) {
     // SAFETY: `addr` is 0 or a 4-byte word that lives as long as the library.
     unsafe { sys!(libc::SYS_set_tid_address, addr) };
-}
-
-/// The thread pointer: a per-thread value that a `vfork` child shares with the parent thread
-/// it borrowed the memory of (it runs on that thread's TLS).
-pub fn thread_pointer() -> usize {
-    let tp: usize;
-    // SAFETY: reading the thread register has no side effect.
-    #[cfg(target_arch = "x86_64")]
-    unsafe {
-        core::arch::asm!("mov {}, fs:0", out(reg) tp, options(nostack, readonly, preserves_flags));
-    }
-    #[cfg(target_arch = "aarch64")]
-    unsafe {
-        core::arch::asm!("mrs {}, tpidr_el0", out(reg) tp, options(nostack, nomem, preserves_flags));
-    }
-    tp
 }

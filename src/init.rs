@@ -79,6 +79,7 @@ extern "C" fn init(argc: c_int, argv: Argv, envp: Argv) {
         owner: crate::sys::getpid(),
     };
     EDGE.store(Box::into_raw(Box::new(edge)), Ordering::Release);
+    crate::rt::trim();
     if on {
         crate::real::at_fork(fork_prepare);
     }
@@ -338,19 +339,27 @@ impl Fs for HostFs {
     }
 }
 
-/// Reads a config file to the end, refusing what `config::check_config_file` refuses; one
-/// byte past the limit tells a file that grew since `fstat` from one that fits.
+/// Reads a config file to the end, refusing what `config::check_config_file` refuses. The
+/// memory to read and parse it is set aside first (`config::parse_budget`): a config too large
+/// for what the process may still map is skipped with a warning, never an abort. One byte
+/// past `fstat`'s size tells a file that grew since.
 fn read_all(fd: c_int) -> Result<Vec<u8>, String> {
     let st = crate::sys::fstat(fd).ok_or_else(|| config::os_error(libc::EBADF))?;
     let size = u64::try_from(st.st_size).unwrap_or(u64::MAX);
     config::check_config_file(st.st_mode & libc::S_IFMT == libc::S_IFREG, size)?;
-    let mut data: Vec<u8> = Vec::with_capacity(size as usize + 1);
+    if !crate::rt::reserve(config::parse_budget(size)) {
+        return Err(config::NO_MEMORY.to_string());
+    }
+    let cap = size as usize + 1;
+    let mut data: Vec<u8> = Vec::with_capacity(cap);
     loop {
-        if data.len() > config::MAX_CONFIG_BYTES {
-            return Err(config::TOO_LARGE.to_string());
-        }
-        if data.len() == data.capacity() {
-            data.reserve(4096);
+        if data.len() == cap {
+            let why = if cap > config::MAX_CONFIG_BYTES {
+                config::TOO_LARGE
+            } else {
+                config::CHANGED
+            };
+            return Err(why.to_string());
         }
         let room = data.spare_capacity_mut();
         // SAFETY: `room` is writable for its length.

@@ -9,7 +9,7 @@
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// The static arena: a session is a few kilobytes.
 const ARENA: usize = 16 * 1024;
@@ -73,6 +73,41 @@ impl Bump {
         NEXT.store(p as usize, Ordering::Release);
         END.store(p as usize + len, Ordering::Release);
         true
+    }
+}
+
+/// Whether the current region is a mapping made by `reserve` (which `trim` may shorten).
+static RESERVED: AtomicBool = AtomicBool::new(false);
+
+/// Makes the next `len` bytes of allocations come from one new mapping, so that work whose
+/// memory use is bounded (reading and parsing the config) cannot fail half-way; false if the
+/// mapping cannot be had (RLIMIT_DATA, RLIMIT_AS, no memory). Load time only.
+pub fn reserve(len: usize) -> bool {
+    let Some(len) = len.checked_next_multiple_of(4096) else {
+        return false;
+    };
+    let Some(p) = crate::sys::mmap(len) else {
+        return false;
+    };
+    trim();
+    START.store(p as usize, Ordering::Release);
+    NEXT.store(p as usize, Ordering::Release);
+    END.store(p as usize + len, Ordering::Release);
+    RESERVED.store(true, Ordering::Release);
+    true
+}
+
+/// Gives back the untouched end of a region `reserve` made. Load time only.
+pub fn trim() {
+    if !RESERVED.swap(false, Ordering::AcqRel) {
+        return;
+    }
+    let next = NEXT.load(Ordering::Acquire).next_multiple_of(4096);
+    let end = END.load(Ordering::Acquire);
+    if next < end {
+        END.store(next, Ordering::Release);
+        // SAFETY: the pages past every block handed out from this mapping: none in use.
+        unsafe { crate::sys::munmap(next as *mut u8, end - next) };
     }
 }
 

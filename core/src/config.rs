@@ -22,6 +22,23 @@ pub const MAX_CONFIG_PATH: usize = 1023;
 /// A path over `MAX_CONFIG_PATH` bytes, or one that holds a NUL.
 pub const BAD_PATH: &str = "the path is too long or contains a NUL byte";
 
+/// No memory could be set aside to read and parse the config (`parse_budget`).
+pub const NO_MEMORY: &str = "not enough memory to read it";
+/// The file grew between `fstat` and the read.
+pub const CHANGED: &str = "the file changed while it was read";
+
+/// The most memory reading and parsing a config of `size` bytes into a session may take. The
+/// library sets it aside before it reads and skips a config it cannot have it for: an
+/// allocation that fails at load would end the host process. The worst case measured is 26
+/// bytes per byte, an array of empty strings (`"",` is three bytes; a `String` and its slot in
+/// a growing `Vec` take up to 96); `core/tests/parse_budget.rs` holds the bound.
+pub fn parse_budget(size: u64) -> usize {
+    usize::try_from(size)
+        .unwrap_or(usize::MAX)
+        .saturating_mul(40)
+        .saturating_add(64 << 10)
+}
+
 /// Whether a config file may be read, from what `fstat` says of the open file: only a regular
 /// file of at most `MAX_CONFIG_BYTES`.
 pub fn check_config_file(regular: bool, size: u64) -> Result<(), &'static str> {

@@ -463,6 +463,38 @@ fn exec_selected(
     rc
 }
 
+/// Room the kernel may need beyond the strings counted: a script's `#!` line (at most 256
+/// bytes) adds the interpreter and its argument, and the script's path again.
+const SCRIPT_ROOM: usize = 1024;
+
+/// Whether a child with `argv` and the environment `merged` fits the kernel's limit on an
+/// exec's arguments and environment (`bprm_stack_limits` in fs/exec.c): the strings, the
+/// program's path, and a pointer for each, within a quarter of RLIMIT_STACK (at least 128 KiB,
+/// at most 6 MiB). `search`: the path is found in PATH, so its length is not known yet.
+fn fits_with(child: &Child<'_>, argv: Argv, search: bool, merged: Argv) -> bool {
+    const ARG_MAX: u64 = 32 * 4096;
+    const STACK_CAP: u64 = 6 << 20;
+    let limit = (crate::sys::stack_limit() / 4).min(STACK_CAP).max(ARG_MAX) as usize;
+    let mut probe = Probe::new();
+    let mut need =
+        child.exe.len() + 1 + SCRIPT_ROOM + if search { libc::PATH_MAX as usize } else { 0 };
+    let mut ptrs = 0usize;
+    for arr in [argv, merged] {
+        let Some(entries) = probe.array(arr, MAX_ENVP) else {
+            return false;
+        };
+        ptrs += entries.len();
+        for &e in entries {
+            let Some(b) = probe.cstr(e) else {
+                return false;
+            };
+            need += b.len() + 1;
+        }
+    }
+    need += (ptrs + 1) * core::mem::size_of::<*const c_char>();
+    need <= limit
+}
+
 /// The `posix_spawn` hooks' common body: `call` runs the real function with the pid slot and
 /// the envp to use; it returns an error number, not -1.
 ///
@@ -499,7 +531,7 @@ pub unsafe fn spawn(
     let Some(plan) = plan(s, host, &child, stdio) else {
         return call(pid_out, envp);
     };
-    spawn_selected(edge, host, via, pid_out, &child, &plan, envp, call)
+    spawn_selected(edge, host, via, pid_out, &child, &plan, (argv, envp), call)
 }
 
 #[inline(never)]
@@ -511,7 +543,7 @@ fn spawn_selected(
     pid_out: *mut libc::pid_t,
     child: &Child<'_>,
     plan: &Plan<'_>,
-    envp: Argv,
+    (argv, envp): (Argv, Argv),
     call: impl Fn(*mut libc::pid_t, Argv) -> c_int,
 ) -> c_int {
     let s = &edge.session;
@@ -519,17 +551,19 @@ fn spawn_selected(
         crate::log::count_dropped();
         return call(pid_out, envp);
     };
-    let saved = errno();
     // The caller may pass a NULL pid slot; the log needs the pid either way.
     let mut pid: libc::pid_t = 0;
     let mut outcome = p.outcome;
-    let injected = !p.merged.is_null();
-    let mut rc = call(&mut pid, if injected { p.merged } else { envp });
-    if rc == libc::E2BIG && injected {
+    let mut injected = !p.merged.is_null();
+    // A spawn is not retried without the block: the child's file actions would run twice (a
+    // file opened O_EXCL, a lock). So a block that would not fit is not added at all.
+    let search = matches!(via, Via::PosixSpawnp);
+    let too_big = injected && !fits_with(child, argv, search, p.merged);
+    if too_big {
+        injected = false;
         outcome.injected = 0;
-        set_errno(saved);
-        rc = call(&mut pid, envp);
     }
+    let rc = call(&mut pid, if injected { p.merged } else { envp });
     // What the real call left in errno (glibc's posix_spawn may set it) is what the caller sees.
     let after = errno();
     if rc == 0 && !pid_out.is_null() {
@@ -538,10 +572,11 @@ fn spawn_selected(
     }
     if worth_a_line(s, &p.outcome) {
         let me = crate::sys::getpid();
-        let (event, ids, err) = if rc == 0 {
-            (event_name(s), (pid, me), None)
-        } else {
-            (&b"exec-failed"[..], (0, me), Some(rc))
+        let (event, ids, err) = match rc {
+            // Started without the block: the line says why (E2BIG).
+            0 if too_big => (event_name(s), (pid, me), Some(libc::E2BIG)),
+            0 => (event_name(s), (pid, me), None),
+            _ => (&b"exec-failed"[..], (0, me), Some(rc)),
         };
         let line_at = p.line_at;
         let (_, _, line) = p.scratch.split3(line_at, 0);

@@ -310,6 +310,26 @@ pub fn fcntl_getfl(fd: c_int) -> Option<c_int> {
         .map(|f| f as c_int)
 }
 
+/// The soft limit of `RLIMIT_STACK` (`u64::MAX`: unlimited, or unknown).
+pub fn stack_limit() -> u64 {
+    let mut lim = [u64::MAX; 2];
+    // SAFETY: prlimit64 on this process, reading only: the kernel fills two words.
+    let r = unsafe {
+        sys!(
+            libc::SYS_prlimit64,
+            0,
+            libc::RLIMIT_STACK,
+            0,
+            lim.as_mut_ptr()
+        )
+    };
+    if ret(r).is_ok() {
+        lim[0]
+    } else {
+        u64::MAX
+    }
+}
+
 /// Sets the file status flags of `fd` (O_NONBLOCK, O_DIRECT, ...); whether it took.
 pub fn fcntl_setfl(fd: c_int, flags: c_int) -> bool {
     // SAFETY: F_SETFL takes no pointer.

@@ -159,6 +159,14 @@ pub fn command<'a, A: Arg<'a>>(prog: &'a [u8], args: &[A], depth: u8) -> Verdict
     let key = lowercase(name, &mut lower);
     match key {
         b"env" => wrapped(args, &opt::ENV, 0, depth),
+        // Tools whose operands are files, patterns and text, never subcommands: `rm
+        // mcp-server`, `grep mcp-server notes.md`, `mkdir mcp-tools`, `echo mcp`.
+        b"rm" | b"rmdir" | b"mkdir" | b"cp" | b"mv" | b"ln" | b"cat" | b"ls" | b"touch"
+        | b"chmod" | b"chown" | b"chgrp" | b"stat" | b"file" | b"head" | b"tail" | b"less"
+        | b"more" | b"wc" | b"du" | b"tar" | b"zip" | b"unzip" | b"gzip" | b"find" | b"grep"
+        | b"egrep" | b"fgrep" | b"rg" | b"sed" | b"awk" | b"diff" | b"cmp" | b"tee"
+        | b"install" | b"echo" | b"printf" | b"test" | b"realpath" | b"readlink" | b"basename"
+        | b"dirname" | b"sort" | b"uniq" | b"cut" | b"tr" | b"which" => Verdict::default(),
         b"exec" | b"nohup" | b"setsid" | b"command" | b"time" | b"tini" | b"dumb-init"
         | b"sudo" | b"doas" | b"nice" | b"stdbuf" | b"chrt" | b"taskset" => {
             wrapped(args, &opt::WRAPPER, 0, depth)

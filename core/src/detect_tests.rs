@@ -217,6 +217,13 @@ fn installers_builders_and_searches_that_name_a_server_are_not_servers() {
         "rg -n mcp src",
         "grep -r mcp-server .",
         "cat /etc/mcp/config.json",
+        "rm mcp-server",
+        "rm -rf mcp-server",
+        "mkdir mcp-tools",
+        "cp mcp-server mcp-server.bak",
+        "grep mcp-server notes.md",
+        "echo mcp serve",
+        "sh -c 'rm mcp-server && ls'",
         "npx -y @modelcontextprotocol/inspector",
         "npx -y @modelcontextprotocol/create-server x",
     ] {

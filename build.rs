@@ -4,11 +4,14 @@ fn main() {
     println!("cargo:rerun-if-changed=src/execl.c");
     println!("cargo:rerun-if-changed=src/nounwind.c");
     println!("cargo:rerun-if-changed=src/mem.c");
+    println!("cargo:rerun-if-changed=src/spawn_versions.c");
     println!("cargo:rerun-if-changed=src/exports.map");
+    println!("cargo:rerun-if-changed=src/exports-x86_64.map");
     cc::Build::new()
         .file("src/execl.c")
         .file("src/nounwind.c")
         .file("src/mem.c")
+        .file("src/spawn_versions.c")
         // mem.c defines memcpy & co.: the compiler must not turn their loops into calls to
         // themselves.
         .flag("-fno-builtin")
@@ -17,8 +20,14 @@ fn main() {
         .flag("-Wextra")
         .flag("-Werror")
         .compile("execl");
-    let map =
-        std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("src/exports.map");
+    // x86_64's libc has two versions of posix_spawn: the map names them (spawn_versions.c).
+    let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
+    let name = if arch == "x86_64" {
+        "src/exports-x86_64.map"
+    } else {
+        "src/exports.map"
+    };
+    let map = std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap()).join(name);
     println!(
         "cargo:rustc-cdylib-link-arg=-Wl,--version-script={}",
         map.display()

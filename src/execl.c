@@ -4,7 +4,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 
-int __mcp_env_shim_exec_list(int which, const char *path, char *const argv[], char *const envp[]);
+/* Hidden: a direct call, no PLT slot for the loader to bind in every process. */
+__attribute__((visibility("hidden"))) int __mcp_env_shim_exec_list(int which, const char *path, char *const argv[], char *const envp[]);
 
 /* Counts the arguments up to the terminating NULL, arg0 included. Too many: E2BIG, as glibc
  * says, set by the Rust side (which = -1): errno is not named here, so that the library imports

@@ -145,6 +145,7 @@ pub unsafe extern "C" fn execveat(
 
 /// # Safety
 /// As `posix_spawn(3)`.
+#[cfg(not(target_arch = "x86_64"))]
 #[no_mangle]
 pub unsafe extern "C" fn posix_spawn(
     pid: *mut pid_t,
@@ -155,11 +156,12 @@ pub unsafe extern "C" fn posix_spawn(
     envp: Argv,
 ) -> c_int {
     // SAFETY: forwarded as received.
-    unsafe { spawn_either(false, pid, path, actions, attr, argv, envp) }
+    unsafe { spawn_either(0, pid, path, actions, attr, argv, envp) }
 }
 
 /// # Safety
 /// As `posix_spawnp(3)`.
+#[cfg(not(target_arch = "x86_64"))]
 #[no_mangle]
 pub unsafe extern "C" fn posix_spawnp(
     pid: *mut pid_t,
@@ -170,15 +172,18 @@ pub unsafe extern "C" fn posix_spawnp(
     envp: Argv,
 ) -> c_int {
     // SAFETY: forwarded as received.
-    unsafe { spawn_either(true, pid, file, actions, attr, argv, envp) }
+    unsafe { spawn_either(1, pid, file, actions, attr, argv, envp) }
 }
 
-/// `posix_spawn` (`search` false) or `posix_spawnp` (true).
+/// `posix_spawn` and `posix_spawnp` in both of glibc's versions, called by the versioned
+/// definitions of `spawn_versions.c` (x86_64, where glibc has a version for programs built
+/// before 2.15): `how` bit 0 selects `posix_spawnp`, bit 1 the old version.
 ///
 /// # Safety
 /// As `posix_spawn(3)`.
-unsafe fn spawn_either(
-    search: bool,
+#[no_mangle]
+pub unsafe extern "C" fn __mcp_env_shim_posix_spawn(
+    how: c_int,
     pid: *mut pid_t,
     path: *const c_char,
     actions: *const posix_spawn_file_actions_t,
@@ -186,6 +191,77 @@ unsafe fn spawn_either(
     argv: Argv,
     envp: Argv,
 ) -> c_int {
+    // SAFETY: forwarded as received.
+    unsafe { spawn_either(how, pid, path, actions, attr, argv, envp) }
+}
+
+/// Keeps `spawn_versions.c`'s definitions in the link: nothing calls them by name.
+#[cfg(target_arch = "x86_64")]
+#[used]
+static KEEP_SPAWN_VERSIONS: [unsafe extern "C" fn(
+    *mut pid_t,
+    *const c_char,
+    *const posix_spawn_file_actions_t,
+    *const posix_spawnattr_t,
+    Argv,
+    Argv,
+) -> c_int; 4] = [
+    mcp_env_shim_posix_spawn_2_15,
+    mcp_env_shim_posix_spawnp_2_15,
+    mcp_env_shim_posix_spawn_2_2_5,
+    mcp_env_shim_posix_spawnp_2_2_5,
+];
+
+#[cfg(target_arch = "x86_64")]
+extern "C" {
+    fn mcp_env_shim_posix_spawn_2_15(
+        pid: *mut pid_t,
+        path: *const c_char,
+        actions: *const posix_spawn_file_actions_t,
+        attr: *const posix_spawnattr_t,
+        argv: Argv,
+        envp: Argv,
+    ) -> c_int;
+    fn mcp_env_shim_posix_spawnp_2_15(
+        pid: *mut pid_t,
+        path: *const c_char,
+        actions: *const posix_spawn_file_actions_t,
+        attr: *const posix_spawnattr_t,
+        argv: Argv,
+        envp: Argv,
+    ) -> c_int;
+    fn mcp_env_shim_posix_spawn_2_2_5(
+        pid: *mut pid_t,
+        path: *const c_char,
+        actions: *const posix_spawn_file_actions_t,
+        attr: *const posix_spawnattr_t,
+        argv: Argv,
+        envp: Argv,
+    ) -> c_int;
+    fn mcp_env_shim_posix_spawnp_2_2_5(
+        pid: *mut pid_t,
+        path: *const c_char,
+        actions: *const posix_spawn_file_actions_t,
+        attr: *const posix_spawnattr_t,
+        argv: Argv,
+        envp: Argv,
+    ) -> c_int;
+}
+
+/// `posix_spawn` (`how` bit 0 clear) or `posix_spawnp` (set); bit 1: the pre-2.15 version.
+///
+/// # Safety
+/// As `posix_spawn(3)`.
+unsafe fn spawn_either(
+    how: c_int,
+    pid: *mut pid_t,
+    path: *const c_char,
+    actions: *const posix_spawn_file_actions_t,
+    attr: *const posix_spawnattr_t,
+    argv: Argv,
+    envp: Argv,
+) -> c_int {
+    let (search, compat) = (how & 1 != 0, how & 2 != 0);
     let via = if search {
         Via::PosixSpawnp
     } else {
@@ -194,7 +270,7 @@ unsafe fn spawn_either(
     // SAFETY: forwarded as received.
     unsafe {
         spawn(via, pid, Exe::Path(path), actions, argv, envp, |p, e| {
-            real::posix_spawn(search, p, path, actions, attr, argv, e)
+            real::posix_spawn((search, compat), p, path, actions, attr, argv, e)
         })
     }
 }

@@ -47,6 +47,8 @@ const DT_SYMTAB: isize = 6;
 const DT_DEBUG: isize = 21;
 const DT_GNU_HASH: isize = 0x6fff_fef5;
 const DT_VERSYM: isize = 0x6fff_fff0;
+const DT_VERDEF: isize = 0x6fff_fffc;
+const DT_VERDEFNUM: isize = 0x6fff_fffd;
 const PT_PHDR: u32 = 6;
 const PT_DYNAMIC: u32 = 2;
 const STT_GNU_IFUNC: u8 = 10;
@@ -82,6 +84,29 @@ struct Tables {
     symtab: usize,
     strtab: usize,
     versym: usize,
+    verdef: usize,
+    verdefnum: usize,
+}
+
+/// An entry of the version definition table (`Elf64_Verdef`).
+#[repr(C)]
+#[allow(dead_code)] // the layout: only some fields are read
+struct Verdef {
+    vd_version: u16,
+    vd_flags: u16,
+    vd_ndx: u16,
+    vd_cnt: u16,
+    vd_hash: u32,
+    vd_aux: u32,
+    vd_next: u32,
+}
+
+/// The name of a version definition (`Elf64_Verdaux`).
+#[repr(C)]
+#[allow(dead_code)] // the layout: only the first name is read
+struct Verdaux {
+    vda_name: u32,
+    vda_next: u32,
 }
 
 impl After {
@@ -94,6 +119,8 @@ impl After {
                 symtab: 0,
                 strtab: 0,
                 versym: 0,
+                verdef: 0,
+                verdefnum: 0,
             }; MAX_OBJECTS],
             read: 0,
             n: 0,
@@ -133,7 +160,19 @@ impl After {
     /// The address of `name`'s default definition in the first object after this library that
     /// defines it (`global`: in the first object of all that defines it).
     pub fn lookup(&mut self, name: &CStr, global: bool) -> Option<usize> {
+        self.lookup_version(name, None, global)
+    }
+
+    /// As `lookup`, for the definition of `name` in version `version` (hidden or not) when
+    /// `version` is given: `posix_spawn@GLIBC_2.2.5`, which `dlsym` cannot name.
+    pub fn lookup_version(
+        &mut self,
+        name: &CStr,
+        version: Option<&CStr>,
+        global: bool,
+    ) -> Option<usize> {
         let name = name.to_bytes();
+        let version = version.map(CStr::to_bytes);
         let hash = gnu_hash(name);
         let from = if global { 0 } else { self.before };
         for i in from..self.n {
@@ -143,7 +182,7 @@ impl After {
                 *self.objects.get_mut(i)? = tables(unsafe { &**self.maps.get(i)? })?;
                 self.read |= 1 << i;
             }
-            match lookup_in(self.objects.get(i)?, name, hash) {
+            match lookup_in(self.objects.get(i)?, name, version, hash) {
                 Found::Yes(addr) => return Some(addr),
                 Found::Unsure => return None,
                 Found::No => {}
@@ -229,6 +268,7 @@ fn tables(map: &LinkMap) -> Option<Tables> {
         return Some(Tables::default());
     }
     let (mut gnu, mut symtab, mut strtab, mut versym) = (0, 0, 0, 0);
+    let (mut verdef, mut verdefnum) = (0, 0);
     let mut d = map.l_ld;
     loop {
         // SAFETY: the object's dynamic section, terminated by DT_NULL.
@@ -239,6 +279,8 @@ fn tables(map: &LinkMap) -> Option<Tables> {
             DT_SYMTAB => symtab = ptr(map, e.d_val),
             DT_STRTAB => strtab = ptr(map, e.d_val),
             DT_VERSYM => versym = ptr(map, e.d_val),
+            DT_VERDEF => verdef = ptr(map, e.d_val),
+            DT_VERDEFNUM => verdefnum = e.d_val,
             _ => {}
         }
         // SAFETY: not past DT_NULL.
@@ -253,16 +295,43 @@ fn tables(map: &LinkMap) -> Option<Tables> {
         symtab,
         strtab,
         versym,
+        verdef,
+        verdefnum,
     })
 }
 
-fn lookup_in(t: &Tables, name: &[u8], hash: u32) -> Found {
+/// Whether version index `ndx` of an object is the version named `want`.
+fn version_is(t: &Tables, ndx: u16, want: &[u8]) -> bool {
+    if t.verdef == 0 {
+        return false;
+    }
+    let mut at = t.verdef;
+    for _ in 0..t.verdefnum {
+        // SAFETY: the object's version definition table: `verdefnum` entries chained by
+        // `vd_next`, each with its names at `vd_aux`.
+        unsafe {
+            let d = &*(at as *const Verdef);
+            if d.vd_ndx == ndx {
+                let aux = &*((at + d.vd_aux as usize) as *const Verdaux);
+                return same_name((t.strtab + aux.vda_name as usize) as *const u8, want);
+            }
+            if d.vd_next == 0 {
+                return false;
+            }
+            at += d.vd_next as usize;
+        }
+    }
+    false
+}
+
+fn lookup_in(t: &Tables, name: &[u8], version: Option<&[u8]>, hash: u32) -> Found {
     let Tables {
         base,
         gnu,
         symtab,
         strtab,
         versym,
+        ..
     } = *t;
     if gnu == 0 {
         return Found::No;
@@ -295,12 +364,20 @@ fn lookup_in(t: &Tables, name: &[u8], hash: u32) -> Found {
                     && sym.st_shndx != 0
                 {
                     let (kind, bind) = (sym.st_info & 0xf, sym.st_info >> 4);
-                    let hidden =
-                        versym != 0 && *(versym as *const u16).add(i as usize) & 0x8000 != 0;
+                    let ver = if versym != 0 {
+                        *(versym as *const u16).add(i as usize)
+                    } else {
+                        0
+                    };
+                    let hidden = ver & 0x8000 != 0;
                     if kind == STT_GNU_IFUNC {
                         return Found::Unsure;
                     }
-                    if !hidden && (bind == STB_GLOBAL || bind == STB_WEAK) {
+                    let wanted = match version {
+                        None => !hidden,
+                        Some(v) => version_is(t, ver & 0x7fff, v),
+                    };
+                    if wanted && (bind == STB_GLOBAL || bind == STB_WEAK) {
                         return Found::Yes(base + sym.st_value as usize);
                     }
                 }

@@ -27,6 +27,9 @@ type SpawnFn = unsafe extern "C" fn(
 
 struct Real {
     name: &'static CStr,
+    /// A version of the symbol other than the default (glibc's compat `posix_spawn`): found
+    /// by the loader-table search only, never by `dlsym`.
+    version: Option<&'static CStr>,
     /// Searched from the first object (`environ`: the program's own copy, if it has one, is
     /// the one libc uses too), rather than after this library.
     global: bool,
@@ -41,9 +44,17 @@ impl Real {
         Real::with_scope(name, false)
     }
 
+    const fn versioned(name: &'static CStr, version: &'static CStr) -> Real {
+        Real {
+            version: Some(version),
+            ..Real::with_scope(name, false)
+        }
+    }
+
     const fn with_scope(name: &'static CStr, global: bool) -> Real {
         Real {
             name,
+            version: None,
             global,
             ptr: AtomicPtr::new(core::ptr::null_mut()),
             done: AtomicBool::new(false),
@@ -51,6 +62,11 @@ impl Real {
     }
 
     fn resolve(&self) {
+        if self.version.is_some() {
+            // dlsym cannot name a version: not found (the hook then uses the default one).
+            self.set(core::ptr::null_mut());
+            return;
+        }
         let handle = if self.global {
             libc::RTLD_DEFAULT
         } else {
@@ -88,6 +104,10 @@ static FEXECVE: Real = Real::new(c"fexecve");
 static EXECVEAT: Real = Real::new(c"execveat");
 static POSIX_SPAWN: Real = Real::new(c"posix_spawn");
 static POSIX_SPAWNP: Real = Real::new(c"posix_spawnp");
+/// glibc's versions for programs built before 2.15: they run a file without `#!` through
+/// /bin/sh where the new ones fail with ENOEXEC. Only x86_64 has them.
+static POSIX_SPAWN_COMPAT: Real = Real::versioned(c"posix_spawn", c"GLIBC_2.2.5");
+static POSIX_SPAWNP_COMPAT: Real = Real::versioned(c"posix_spawnp", c"GLIBC_2.2.5");
 /// libc's data the hooks need, found the same way rather than as imports: every symbol the
 /// library imports is a lookup the loader makes in every process.
 static ERRNO_LOCATION: Real = Real::new(c"__errno_location");
@@ -159,6 +179,21 @@ pub unsafe fn set_environ(array: Argv) {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
+const ALL: [&Real; 11] = [
+    &REGISTER_ATFORK,
+    &EXECVE,
+    &EXECVPE,
+    &FEXECVE,
+    &EXECVEAT,
+    &POSIX_SPAWN,
+    &POSIX_SPAWNP,
+    &POSIX_SPAWN_COMPAT,
+    &POSIX_SPAWNP_COMPAT,
+    &ERRNO_LOCATION,
+    &ENVIRON,
+];
+#[cfg(not(target_arch = "x86_64"))]
 const ALL: [&Real; 9] = [
     &REGISTER_ATFORK,
     &EXECVE,
@@ -178,7 +213,10 @@ pub fn resolve_all(phdr: Option<usize>, phnum: Option<usize>) {
     let mut after = crate::link::After::new();
     let found = phdr.zip(phnum).is_some_and(|(p, n)| after.find(p, n));
     for r in ALL {
-        match found.then(|| after.lookup(r.name, r.global)).flatten() {
+        match found
+            .then(|| after.lookup_version(r.name, r.version, r.global))
+            .flatten()
+        {
             Some(addr) => r.set(addr as *mut c_void),
             None => r.resolve(),
         }
@@ -201,7 +239,7 @@ pub extern "C" fn __mcp_env_shim_selfcheck() -> c_int {
     }
     let mut found = 0;
     let mut differ = 0;
-    for r in ALL {
+    for r in ALL.iter().filter(|r| r.version.is_none()) {
         if let Some(addr) = after.lookup(r.name, r.global) {
             found += 1;
             let handle = if r.global {
@@ -280,9 +318,10 @@ pub unsafe fn execveat(
 }
 
 /// # Safety
-/// The arguments of `posix_spawn(3)` (`search` selects `posix_spawnp`).
+/// The arguments of `posix_spawn(3)` (`search` selects `posix_spawnp`, `compat` glibc's
+/// version for programs built before 2.15, where it has one).
 pub unsafe fn posix_spawn(
-    search: bool,
+    (search, compat): (bool, bool),
     pid: *mut pid_t,
     path: *const c_char,
     actions: *const posix_spawn_file_actions_t,
@@ -290,10 +329,15 @@ pub unsafe fn posix_spawn(
     argv: Argv,
     envp: Argv,
 ) -> c_int {
-    let f = if search {
-        POSIX_SPAWNP.get()
-    } else {
-        POSIX_SPAWN.get()
+    let old = match (compat, search) {
+        (false, _) => core::ptr::null_mut(),
+        (true, false) => POSIX_SPAWN_COMPAT.get(),
+        (true, true) => POSIX_SPAWNP_COMPAT.get(),
+    };
+    let f = match (old.is_null(), search) {
+        (false, _) => old,
+        (true, false) => POSIX_SPAWN.get(),
+        (true, true) => POSIX_SPAWNP.get(),
     };
     if f.is_null() {
         return libc::ENOSYS;

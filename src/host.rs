@@ -10,7 +10,8 @@
 //! may happen in a hook. It happens once per process: in the parent before any `fork` (a
 //! fork-prepare handler), so fork children inherit it built; a `vfork` child builds it in the
 //! memory it shares with the gateway. A hook that finds another one building at the same
-//! moment builds a private copy in mapped memory instead of waiting.
+//! moment builds a private copy in mapped memory instead of waiting, and unmaps it before its
+//! exec.
 
 use crate::scratch::Scratch;
 use core::cell::UnsafeCell;
@@ -93,10 +94,10 @@ impl View {
 }
 
 /// The host's values for the session `s`, built from `envp` (the load-time array) if needed.
-/// `private_ok`: this process owns its memory (not a vfork child), so a private copy may be
-/// mapped and unmapped; otherwise, while another thread builds, `None` (the child is then left
-/// alone rather than leave a mapping in the gateway's memory).
-pub fn view(s: &Session, envp: &[*const c_char], private_ok: bool) -> Option<View> {
+/// While another thread (or a vfork child of one) builds the shared block, a private copy is
+/// mapped: the caller drops it (unmapping it) before any exec, so a child sharing the
+/// gateway's memory leaves nothing behind.
+pub fn view(s: &Session, envp: &[*const c_char]) -> Option<View> {
     match SHARED.state.load(Ordering::Acquire) {
         BUILT => return Some(View::Shared(shared())),
         EMPTY => {
@@ -132,11 +133,7 @@ pub fn view(s: &Session, envp: &[*const c_char], private_ok: bool) -> Option<Vie
         }
         _ => {}
     }
-    if private_ok {
-        build_private(s, envp)
-    } else {
-        None
-    }
+    build_private(s, envp)
 }
 
 fn shared() -> &'static Block {
@@ -148,7 +145,7 @@ fn shared() -> &'static Block {
 /// inherit it).
 pub fn prepare(s: &Session, envp: &[*const c_char]) {
     if SHARED.state.load(Ordering::Acquire) == EMPTY {
-        let _ = view(s, envp, true);
+        let _ = view(s, envp);
     }
 }
 

@@ -203,6 +203,7 @@ struct Prepared {
 
 /// Maps scratch memory for `child` and fills it: the value of each missing key and the merged
 /// envp. `None` if memory cannot be had (the child is then left alone).
+#[inline(never)]
 fn prepare(s: &Session, host: &Block, plan: &Plan<'_>, env: &[*const c_char]) -> Option<Prepared> {
     let ptr = core::mem::size_of::<*const c_char>();
     let envp_bytes = (env.len() + s.keys.len() + 1) * ptr;
@@ -246,13 +247,6 @@ fn prepare(s: &Session, host: &Block, plan: &Plan<'_>, env: &[*const c_char]) ->
         line_at: envp_bytes + max_kv,
         scratch,
     })
-}
-
-/// The host's block values; in a child of the gateway (which may share its memory) no private
-/// copy is mapped.
-fn host_view(edge: &Edge) -> Option<crate::host::View> {
-    let owner = crate::sys::getpid() == edge.owner;
-    crate::host::view(&edge.session, edge.envp, owner)
 }
 
 /// A writer for this process.
@@ -370,31 +364,33 @@ pub unsafe fn exec(
     let Some(child) = read_child(exe, argv, envp) else {
         return call(envp);
     };
-    let Some(view) = host_view(edge) else {
+    let Some(view) = crate::host::view(s, edge.envp) else {
         return call(envp);
     };
-    let host = view.host();
     // In an exec hook we are the child: its stdin and stdout are already in place.
-    let Some(plan) = plan(s, host, &child, crate::stdio::of_self()) else {
+    let Some(plan) = plan(s, view.host(), &child, crate::stdio::of_self()) else {
+        // A private copy of the host's values is unmapped before any exec (a vfork child
+        // shares the gateway's memory): here, and in `exec_selected`.
+        drop(view);
         return call(envp);
     };
-    exec_selected(edge, host, via, target, &child, &plan, envp, call)
+    exec_selected(edge, view, (via, target), &child, &plan, envp, call)
 }
 
 #[inline(never)]
-#[allow(clippy::too_many_arguments)]
 fn exec_selected(
     edge: &Edge,
-    host: &Block,
-    via: Via,
-    target: Target,
+    view: crate::host::View,
+    (via, target): (Via, Target),
     child: &Child<'_>,
     plan: &Plan<'_>,
     envp: Argv,
     call: impl Fn(Argv) -> c_int,
 ) -> c_int {
     let s = &edge.session;
-    let Some(mut p) = prepare(s, host, plan, child.env) else {
+    let prepared = prepare(s, view.host(), plan, child.env);
+    drop(view);
+    let Some(mut p) = prepared else {
         crate::log::count_dropped();
         return call(envp);
     };
@@ -524,30 +520,38 @@ pub unsafe fn spawn(
     };
     // SAFETY: the file actions as posix_spawn takes them (read defensively).
     let stdio = unsafe { crate::stdio::of_spawn(actions) };
-    let Some(view) = host_view(edge) else {
+    let Some(view) = crate::host::view(s, edge.envp) else {
         return call(pid_out, envp);
     };
-    let host = view.host();
-    let Some(plan) = plan(s, host, &child, stdio) else {
+    let Some(plan) = plan(s, view.host(), &child, stdio) else {
+        drop(view);
         return call(pid_out, envp);
     };
-    spawn_selected(edge, host, via, pid_out, &child, &plan, (argv, envp), call)
+    spawn_selected(
+        edge,
+        view,
+        (via, pid_out),
+        &child,
+        &plan,
+        (argv, envp),
+        call,
+    )
 }
 
 #[inline(never)]
-#[allow(clippy::too_many_arguments)]
 fn spawn_selected(
     edge: &Edge,
-    host: &Block,
-    via: Via,
-    pid_out: *mut libc::pid_t,
+    view: crate::host::View,
+    (via, pid_out): (Via, *mut libc::pid_t),
     child: &Child<'_>,
     plan: &Plan<'_>,
     (argv, envp): (Argv, Argv),
     call: impl Fn(*mut libc::pid_t, Argv) -> c_int,
 ) -> c_int {
     let s = &edge.session;
-    let Some(mut p) = prepare(s, host, plan, child.env) else {
+    let prepared = prepare(s, view.host(), plan, child.env);
+    drop(view);
+    let Some(mut p) = prepared else {
         crate::log::count_dropped();
         return call(pid_out, envp);
     };

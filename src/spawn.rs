@@ -470,7 +470,7 @@ const SCRIPT_ROOM: usize = 1024;
 fn fits_with(child: &Child<'_>, argv: Argv, search: bool, merged: Argv) -> bool {
     const ARG_MAX: u64 = 32 * 4096;
     const STACK_CAP: u64 = 6 << 20;
-    let limit = (crate::sys::stack_limit() / 4).min(STACK_CAP).max(ARG_MAX) as usize;
+    let limit = (crate::sys::stack_limit() / 4).clamp(ARG_MAX, STACK_CAP) as usize;
     let mut probe = Probe::new();
     let mut need =
         child.exe.len() + 1 + SCRIPT_ROOM + if search { libc::PATH_MAX as usize } else { 0 };

@@ -43,10 +43,12 @@ pub fn at_start(argc: c_int, argv: Argv, env: &OwnVars, process: Process) -> boo
     if !looks_like_a_server(&args, env.envp()) {
         return false;
     }
-    // Nothing to do, nothing read: its own MCP_ENV_SHIM says off, or it has the whole block.
-    let own_off = env
-        .var("MCP_ENV_SHIM")
-        .is_some_and(|m| Mode::parse(&m) == Some(Mode::Off));
+    // Nothing to do, nothing read: its own MCP_ENV_SHIM says off (not in secure mode, where
+    // the user's environment decides nothing), or it has the whole block.
+    let own_off = !process.secure
+        && env
+            .var("MCP_ENV_SHIM")
+            .is_some_and(|m| Mode::parse(&m) == Some(Mode::Off));
     if own_off || has_whole_block(env.envp()) {
         return false;
     }

@@ -82,18 +82,24 @@ pub fn at_start(argc: c_int, argv: Argv, env: &OwnVars, process: Process) -> boo
     let mut arena = Arena::new(&mut mem);
     let mut added: Vec<usize> = Vec::new();
     let mut from: Vec<&'static [u8]> = Vec::new();
-    let outcome = s.fill(&host, &plan, &mut arena, &Stat, |_, at, source| {
-        added.push(at);
-        let word: &'static [u8] = match source {
-            Source::Config => b"config",
-            Source::Host | Source::Sibling(_) => b"parent",
-            Source::OpenShell => b"openshell",
-            Source::Implied => return,
-        };
-        if !from.contains(&word) {
-            from.push(word);
-        }
-    });
+    let outcome = s.fill(
+        &host,
+        &plan,
+        &mut arena,
+        &Stat::default(),
+        |_, at, source| {
+            added.push(at);
+            let word: &'static [u8] = match source {
+                Source::Config => b"config",
+                Source::Host | Source::Sibling(_) => b"parent",
+                Source::OpenShell => b"openshell",
+                Source::Implied => return,
+            };
+            if !from.contains(&word) {
+                from.push(word);
+            }
+        },
+    );
     if outcome.injected == 0 {
         return false;
     }

@@ -179,16 +179,40 @@ fn plan<'a>(s: &Session, host: &Block, child: &Child<'a>, stdio: Stdio) -> Optio
     )
 }
 
-/// Existence of CA files, by stat(2), for the exec path.
-pub struct Stat;
+/// Existence of CA files, by stat(2), for one child. The block's CA keys mostly name the same
+/// one or two files: a path found to exist is remembered (the arena bytes it points at stay
+/// put) and not stat'ed again for the next key.
+#[derive(Default)]
+pub struct Stat {
+    found: core::cell::Cell<[(usize, usize); 2]>,
+    next: core::cell::Cell<usize>,
+}
 
 impl Exists for Stat {
     fn exists(&self, path: &[u8]) -> bool {
         if path.last() != Some(&0) {
             return false;
         }
+        let found = self.found.get();
+        let known = found.iter().any(|&(p, n)| {
+            // SAFETY: a path this call found and left in place in the caller's arena.
+            n == path.len() && unsafe { core::slice::from_raw_parts(p as *const u8, n) } == path
+        });
+        if known {
+            return true;
+        }
         // SAFETY: NUL-terminated, just checked.
-        unsafe { crate::sys::stat(path.as_ptr().cast()) }.is_some()
+        if unsafe { crate::sys::stat(path.as_ptr().cast()) }.is_none() {
+            return false;
+        }
+        let mut found = found;
+        let i = self.next.get();
+        if let Some(slot) = found.get_mut(i % 2) {
+            *slot = (path.as_ptr() as usize, path.len());
+        }
+        self.found.set(found);
+        self.next.set(i + 1);
+        true
     }
 }
 
@@ -216,7 +240,7 @@ fn prepare(s: &Session, host: &Block, plan: &Plan<'_>, env: &[*const c_char]) ->
         unsafe { core::slice::from_raw_parts_mut(envp_mem.as_mut_ptr().cast(), envp_bytes / ptr) };
     let mut arena = Arena::new(arena_mem);
     let mut n = env.len();
-    let outcome = s.fill(host, plan, &mut arena, &Stat, |_, at, _| {
+    let outcome = s.fill(host, plan, &mut arena, &Stat::default(), |_, at, _| {
         if let Some(slot) = slots.get_mut(n) {
             slot.write(at as *const c_char);
             n += 1;

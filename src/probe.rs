@@ -64,25 +64,18 @@ impl Probe {
     }
 
     /// The bytes of a NUL-terminated string (NULL: empty), or `None` if it runs into memory
-    /// that cannot be read.
+    /// that cannot be read. Each page is checked once, then searched whole (memchr).
     pub fn cstr<'a>(&mut self, p: *const c_char) -> Option<&'a [u8]> {
         if p.is_null() {
             return Some(&[]);
         }
-        let start = p as usize;
-        let mut n = 0usize;
-        loop {
-            let at = start.checked_add(n)?;
-            if (n == 0 || at % PAGE == 0) && !self.ok(at) {
-                return None;
-            }
-            // SAFETY: the page holding `at` was just checked (or an earlier byte of it was).
-            if unsafe { *p.add(n) } == 0 {
-                // SAFETY: the `n` bytes before the NUL were read above.
-                return Some(unsafe { core::slice::from_raw_parts(p.cast(), n) });
-            }
-            n += 1;
-        }
+        let n = self.scan(p, |chunk| {
+            core::ffi::CStr::from_bytes_until_nul(chunk)
+                .ok()
+                .map(|c| c.to_bytes().len())
+        })?;
+        // SAFETY: the `n` bytes before the NUL were checked readable by `scan`.
+        Some(unsafe { core::slice::from_raw_parts(p.cast(), n) })
     }
 
     /// The key of an envp entry, read only up to `=`; `Some(None)` for an entry without `=`
@@ -91,19 +84,29 @@ impl Probe {
         if p.is_null() {
             return None;
         }
+        let n = self.scan(p, |chunk| chunk.iter().position(|&b| b == b'=' || b == 0))?;
+        // SAFETY: as in `cstr`: byte `n` and those before it were checked readable.
+        let at = unsafe { *p.add(n) } as u8;
+        // SAFETY: as above.
+        Some((at == b'=').then(|| unsafe { core::slice::from_raw_parts(p.cast(), n) }))
+    }
+
+    /// The offset of the first byte from `p` that `find` finds, searching page by page (each
+    /// page checked before it is read).
+    fn scan(&mut self, p: *const c_char, find: impl Fn(&[u8]) -> Option<usize>) -> Option<usize> {
         let start = p as usize;
-        let mut n = 0usize;
+        let mut at = start;
         loop {
-            let at = start.checked_add(n)?;
-            if (n == 0 || at % PAGE == 0) && !self.ok(at) {
+            if !self.ok(at) {
                 return None;
             }
-            // SAFETY: as in `cstr`.
-            match unsafe { *p.add(n) } as u8 {
-                0 => return Some(None),
-                b'=' => return Some(Some(unsafe { core::slice::from_raw_parts(p.cast(), n) })),
-                _ => n += 1,
+            let end = (at & !(PAGE - 1)).checked_add(PAGE)?;
+            // SAFETY: `at..end` lies in one page, just checked readable.
+            let chunk = unsafe { core::slice::from_raw_parts(at as *const u8, end - at) };
+            if let Some(i) = find(chunk) {
+                return Some(at - start + i);
             }
+            at = end;
         }
     }
 

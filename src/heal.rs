@@ -73,9 +73,14 @@ pub fn at_start(argc: c_int, argv: Argv, env: &OwnVars, process: Process) -> boo
     let mut own_keys = Vec::new();
     each_env(env.envp(), |k, _| own_keys.push(k));
     // The server's own stdin and stdout are the client's pipes (or not): as the hooks judge it.
-    let stdio = crate::stdio::of_self();
     let host = HostValues::read(&s, &layered);
-    let Some(plan) = s.plan(&host, b"", &args, own_keys.iter().copied(), stdio) else {
+    let Some(plan) = s.plan(
+        &host,
+        b"",
+        &args,
+        own_keys.iter().copied(),
+        crate::stdio::of_self,
+    ) else {
         return false;
     };
     let mut mem: Vec<MaybeUninit<u8>> = alloc::vec![MaybeUninit::uninit(); s.max_kv(&host)];

@@ -20,7 +20,7 @@ use mcp_env_shim_core::arena::Arena;
 use mcp_env_shim_core::config::Mode;
 use mcp_env_shim_core::jsonline::Line;
 use mcp_env_shim_core::session::{Plan, Session};
-use mcp_env_shim_core::stdio::Stdio;
+use mcp_env_shim_core::stdio::StdioSource;
 use mcp_env_shim_core::values::{Exists, Outcome, IMPLIED_FLAG};
 
 /// Arguments looked at for detection; later ones are ignored.
@@ -167,7 +167,12 @@ fn key<'a>(p: *const c_char) -> Option<&'a [u8]> {
 /// Decides about a child, reading its arguments in place (`carg`: no copy on the stack).
 /// Never inlined, for the same reason.
 #[inline(never)]
-fn plan<'a>(s: &Session, host: &Block, child: &Child<'a>, stdio: Stdio) -> Option<Plan<'a>> {
+fn plan<'a>(
+    s: &Session,
+    host: &Block,
+    child: &Child<'a>,
+    stdio: impl StdioSource,
+) -> Option<Plan<'a>> {
     // SAFETY: every argument pointer was read whole by `read_child`'s probe.
     let args = unsafe { carg::from_ptrs(child.args) };
     s.plan(
@@ -392,7 +397,7 @@ pub unsafe fn exec(
         return call(envp);
     };
     // In an exec hook we are the child: its stdin and stdout are already in place.
-    let Some(plan) = plan(s, view.host(), &child, crate::stdio::of_self()) else {
+    let Some(plan) = plan(s, view.host(), &child, crate::stdio::of_self) else {
         // A private copy of the host's values is unmapped before any exec (a vfork child
         // shares the gateway's memory): here, and in `exec_selected`.
         drop(view);
@@ -543,7 +548,7 @@ pub unsafe fn spawn(
         return call(pid_out, envp);
     };
     // SAFETY: the file actions as posix_spawn takes them (read defensively).
-    let stdio = unsafe { crate::stdio::of_spawn(actions) };
+    let stdio = || unsafe { crate::stdio::of_spawn(actions) };
     let Some(view) = crate::host::view(s, edge.envp) else {
         return call(pid_out, envp);
     };

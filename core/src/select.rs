@@ -7,7 +7,7 @@ use crate::detect::{classify, mentions_mcp, Arg, Reason};
 use crate::envp::ChildEnv;
 use crate::names::{basename, is_option, package_name};
 use crate::patterns::Patterns;
-use crate::stdio::Stdio;
+use crate::stdio::StdioSource;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -36,7 +36,7 @@ impl Selector {
         path: &'a [u8],
         argv: &[A],
         env: ChildEnv,
-        stdio: Stdio,
+        stdio: impl StdioSource,
     ) -> Option<Selection<'a>> {
         if mode == Mode::Off || any_match(&self.exclude, path, argv) {
             return None;
@@ -54,24 +54,24 @@ impl Selector {
                 server: v.server,
             });
         }
-        // The cheap signals first: most children are no client's spawn.
-        if self.looks_like_a_client_spawn(env, stdio)
+        // The environment and the command line first, stdio last (system calls in the
+        // library): most children are no client's spawn.
+        if fresh_env(env)
             && (v.runtime || v.transport || mentions_mcp(path, argv))
+            && stdio.stdio().can_be_transport()
         {
             return Some(Selection::unnamed(Reason::EnvDropped));
         }
         None
     }
+}
 
-    /// What an MCP client's stdio spawn looks like, and a hermetic child (`env -i`, `env={}`
-    /// in a test harness) does not: the environment is fresh (it dropped the host's block)
-    /// yet kept every one of the SDKs' default keys the host has, and stdin and stdout are
-    /// both pipes or sockets.
-    fn looks_like_a_client_spawn(&self, env: ChildEnv, stdio: Stdio) -> bool {
-        env.dropped
-            && env.defaults & env.host_defaults == env.host_defaults
-            && stdio.can_be_transport()
-    }
+/// What an MCP client's stdio spawn looks like, and a hermetic child (`env -i`, `env={}` in a
+/// test harness) does not: the environment is fresh (it dropped the host's block) yet kept
+/// every one of the SDKs' default keys the host has; and (checked last by `select`) stdin and
+/// stdout are both pipes or sockets.
+fn fresh_env(env: ChildEnv) -> bool {
+    env.dropped && env.defaults & env.host_defaults == env.host_defaults
 }
 
 /// A selected child: the rule that selected it, and the name that rule matched.
@@ -114,7 +114,7 @@ fn any_match<'a, A: Arg<'a>>(patterns: &Patterns, path: &[u8], argv: &[A]) -> bo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stdio::FdKind;
+    use crate::stdio::{FdKind, Stdio};
 
     /// The host: every client default.
     const HOST: u8 = 0b11_1111;
@@ -325,6 +325,36 @@ mod tests {
             Some(Reason::Package)
         );
     }
+
+    #[test]
+    fn stdio_is_looked_at_only_when_the_command_line_and_the_environment_leave_it_open() {
+        let s = sel(&[], &[]);
+        let fresh = ChildEnv {
+            dropped: true,
+            defaults: HOST,
+            host_defaults: HOST,
+        };
+        let unasked = || -> Stdio { panic!("stdio looked at") };
+        let named: [&[u8]; 1] = [b"mcp-server-x"];
+        assert!(s
+            .select(Mode::Mcp, b"mcp-server-x", &named, fresh, unasked)
+            .is_some());
+        let plain: [&[u8]; 2] = [b"ls", b"-l"];
+        assert!(s.select(Mode::Mcp, b"ls", &plain, fresh, unasked).is_none());
+        let kept = ChildEnv {
+            dropped: false,
+            ..fresh
+        };
+        let node: [&[u8]; 2] = [b"node", b"index.js"];
+        assert!(s.select(Mode::Mcp, b"node", &node, kept, unasked).is_none());
+        let asked = core::cell::Cell::new(false);
+        let pipes = || {
+            asked.set(true);
+            Stdio::PIPES
+        };
+        assert!(s.select(Mode::Mcp, b"node", &node, fresh, pipes).is_some());
+        assert!(asked.get());
+    }
 }
 
 /// What the include/exclude patterns cost per spawn (run by hand:
@@ -332,6 +362,7 @@ mod tests {
 #[cfg(test)]
 mod cost {
     use super::*;
+    use crate::stdio::Stdio;
     use alloc::format;
     use alloc::string::ToString;
     use std::time::Instant;

@@ -14,7 +14,7 @@ use crate::detect::{Arg, Reason};
 use crate::envp::bits;
 use crate::envp::{self, ChildEnv, KeyTable};
 use crate::select::Selector;
-use crate::stdio::Stdio;
+use crate::stdio::StdioSource;
 use alloc::borrow::Cow;
 use alloc::boxed::Box;
 use alloc::ffi::CString;
@@ -257,7 +257,7 @@ impl Session {
         exe: &'a [u8],
         args: &[A],
         env_keys: impl Iterator<Item = &'e [u8]>,
-        stdio: Stdio,
+        stdio: impl StdioSource,
     ) -> Option<Plan<'a>> {
         let mut defaults = 0;
         let keys = env_keys.inspect(|k| defaults |= envp::client_default_bit(k));

@@ -73,6 +73,24 @@ fn is_terminal(rdev: u64) -> bool {
     matches!(major, 3..=5 | 136..=143 | 166 | 188 | 204 | 229)
 }
 
+/// What a child's stdio is, found only if a rule asks (the library's costs system calls, and
+/// most children are decided by their command line): a `Stdio`, or a function that finds it.
+pub trait StdioSource {
+    fn stdio(self) -> Stdio;
+}
+
+impl StdioSource for Stdio {
+    fn stdio(self) -> Stdio {
+        self
+    }
+}
+
+impl<F: FnOnce() -> Stdio> StdioSource for F {
+    fn stdio(self) -> Stdio {
+        self()
+    }
+}
+
 /// What a child's fd 0 and fd 1 are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Stdio {

@@ -1,0 +1,155 @@
+/* t_attack2.c — the second round of a hostile host against the shim: each case is something a
+ * real program does, that works without the shim and must work the same with it.
+ *   sigfork    a signal handler that starts a crash reporter by fork()+execve, vfork()+execve
+ *              or _Fork()+execve (Breakpad, crashpad, systemd-coredump helpers) runs while a
+ *              hook writes its line: the program it starts must not inherit the SIGPIPE,
+ *              SIGTTOU and SIGXFSZ the shim blocked for the write.
+ * The write's window is entered deterministically with dnotify: the test asks (F_NOTIFY
+ * DN_MODIFY, F_SETSIG, F_SETOWN_EX to its own thread) for a signal when a file of the log's
+ * directory is written; the kernel queues it inside the shim's write(2), and it is delivered as
+ * that call returns, while the shim still has its three signals blocked.
+ */
+#define _GNU_SOURCE
+#include "check.h"
+#include "envp.h"
+#include "logscan.h"
+#include "spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static const unsigned long long THREE =
+    (1ULL << (SIGPIPE - 1)) | (1ULL << (SIGTTOU - 1)) | (1ULL << (SIGXFSZ - 1));
+
+/* The SigBlk of a /proc/PID/status copy, or -1 (as unsigned) when it has none. */
+static int read_sigblk(const char *path, unsigned long long *blocked)
+{
+    FILE *st = fopen(path, "r");
+    char line[256];
+    int found = 0;
+    while (st && fgets(line, sizeof line, st))
+        if (sscanf(line, "SigBlk: %llx", blocked) == 1)
+            found = 1;
+    if (st)
+        fclose(st);
+    return found;
+}
+
+/* Asks for `sig`, sent to this thread, the next time a file of the log's directory is
+ * written (one shot): the shim's own write of its line. Returns the directory's descriptor. */
+static int signal_on_log_write(int sig)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", log_path());
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        die("log path");
+    *slash = 0;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    struct f_owner_ex owner = {.type = F_OWNER_TID, .pid = (pid_t)syscall(SYS_gettid)};
+    if (fd < 0 || fcntl(fd, F_SETSIG, sig) != 0 || fcntl(fd, F_SETOWN_EX, &owner) != 0 ||
+        fcntl(fd, F_NOTIFY, DN_MODIFY) != 0)
+        die("dnotify on %s", dir);
+    return fd;
+}
+
+/* --- sigfork ------------------------------------------------------------------------------ */
+
+#define SIGFORK_OUT "out/attack2-sigfork.status"
+static volatile sig_atomic_t sigfork_how, sigfork_ran;
+
+/* The crash reporter: `cat /proc/self/status` into SIGFORK_OUT. */
+static void reporter(void)
+{
+    int fd = open(SIGFORK_OUT, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 1);
+    char *argv[] = {"cat", "/proc/self/status", NULL};
+    char *env[] = {"PATH=/usr/bin:/bin", NULL};
+    execve("/bin/cat", argv, env);
+    _exit(126);
+}
+
+static void on_write_fork(int sig)
+{
+    (void)sig;
+    if (sigfork_ran)
+        return;
+    sigfork_ran = 1;
+    pid_t pid;
+    if (sigfork_how == 3)
+        reporter(); /* the case t_attack's sigmask covers: execve in the handler itself */
+    switch (sigfork_how) {
+    case 0:
+        pid = fork();
+        break;
+    case 1:
+        pid = vfork();
+        break;
+    default:
+        pid = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0); /* _Fork() */
+        break;
+    }
+    if (pid == 0)
+        reporter();
+    if (pid > 0)
+        waitpid(pid, NULL, 0);
+}
+
+static void t_sigfork(void)
+{
+    static const char *const HOW[] = {"fork", "vfork", "_Fork (raw clone)",
+                                      "(control: no child, the handler itself)"};
+    for (int how = 0; how < 4; how++) {
+        unlink(SIGFORK_OUT);
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid == 0) {
+            sigfork_how = how;
+            struct sigaction sa = {.sa_handler = on_write_fork};
+            sigaction(SIGUSR1, &sa, NULL);
+            signal_on_log_write(SIGUSR1);
+            char *argv[] = {STANDIN, "out/attack2-sigfork.env", NULL};
+            pid_t c;
+            if (posix_spawn(&c, "./" STANDIN, NULL, NULL, argv, bare_envp()) == 0)
+                wait_exit(c);
+            _exit(sigfork_ran ? 0 : 3); /* 3: no signal came during the write */
+        }
+        int status = wait_exit(pid);
+        unsigned long long blocked = 0;
+        int found = read_sigblk(SIGFORK_OUT, &blocked);
+        check(status == 0 && found && (blocked & THREE) == 0,
+              "sigfork: a crash reporter started by %s+execve from a signal handler that ran "
+              "during a log write does not inherit SIGPIPE/SIGTTOU/SIGXFSZ blocked (status %d, "
+              "%s, SigBlk %016llx)",
+              HOW[how], status, found ? "the reporter ran" : "no reporter ran", blocked);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    t_sigfork();
+    return check_status();
+}

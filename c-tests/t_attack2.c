@@ -4,6 +4,13 @@
  *              or _Fork()+execve (Breakpad, crashpad, systemd-coredump helpers) runs while a
  *              hook writes its line: the program it starts must not inherit the SIGPIPE,
  *              SIGTTOU and SIGXFSZ the shim blocked for the write.
+ *   sigstale   a handler that ran during a log write leaves it by siglongjmp (a timeout around an
+ *              exec, as alarm()+siglongjmp programs do): later, the same thread blocks SIGPIPE
+ *              itself, has one pending, and execs a plain program: the program must start with
+ *              SIGPIPE blocked and pending, as without the shim (the shim's record of the
+ *              abandoned window must not unblock it, nor take the pending one off);
+ *   sigfull    64 threads each inside a log write (each in a handler that waits), and a 65th
+ *              whose handler execs: the program it starts must not inherit the three signals.
  * The write's window is entered deterministically with dnotify: the test asks (F_NOTIFY
  * DN_MODIFY, F_SETSIG, F_SETOWN_EX to its own thread) for a signal when a file of the log's
  * directory is written; the kernel queues it inside the shim's write(2), and it is delivered as
@@ -146,10 +153,74 @@ static void t_sigfork(void)
     }
 }
 
+/* --- sigstale ----------------------------------------------------------------------------- */
+
+#define SIGSTALE_OUT "out/attack2-sigstale.status"
+static sigjmp_buf stale_jump;
+
+static void on_write_jump(int sig)
+{
+    (void)sig;
+    siglongjmp(stale_jump, 1);
+}
+
+static void t_sigstale(void)
+{
+    unlink(SIGSTALE_OUT);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct sigaction sa = {.sa_handler = on_write_jump};
+        sigaction(SIGUSR1, &sa, NULL);
+        if (sigsetjmp(stale_jump, 1) == 0) {
+            signal_on_log_write(SIGUSR1);
+            char *argv[] = {STANDIN, "out/attack2-sigstale.env", NULL};
+            execve("./" STANDIN, argv, bare_envp());
+            _exit(3); /* neither exec'd nor interrupted by the write's signal */
+        }
+        /* Back from the handler, with the mask of the sigsetjmp: nothing blocked. */
+        sigset_t pipe;
+        sigemptyset(&pipe);
+        sigaddset(&pipe, SIGPIPE);
+        sigprocmask(SIG_BLOCK, &pipe, NULL);
+        raise(SIGPIPE); /* pending: for the program's own sigwait */
+        int fd = open(SIGSTALE_OUT, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 1);
+        char *argv[] = {"cat", "/proc/self/status", NULL};
+        char *env[] = {"PATH=/usr/bin:/bin", NULL};
+        execve("/bin/cat", argv, env);
+        _exit(126);
+    }
+    int status = wait_exit(pid);
+    FILE *st = fopen(SIGSTALE_OUT, "r");
+    char line[256];
+    unsigned long long blocked = 0, pending = 0, v;
+    int found = 0;
+    while (st && fgets(line, sizeof line, st)) {
+        if (sscanf(line, "SigBlk: %llx", &v) == 1)
+            blocked = v, found = 1;
+        if (sscanf(line, "SigPnd: %llx", &v) == 1 || sscanf(line, "ShdPnd: %llx", &v) == 1)
+            pending |= v;
+    }
+    if (st)
+        fclose(st);
+    unsigned long long bit = 1ULL << (SIGPIPE - 1);
+    check(status == 0 && found, "sigstale: the program ran after the handler jumped out of the "
+                                "write (status %d%s)", status,
+          status == 3 ? ": no signal came during the write" : "");
+    check((blocked & bit) != 0,
+          "sigstale: the program exec'd with SIGPIPE blocked by the host keeps it blocked "
+          "(SigBlk %016llx)", blocked);
+    check((pending & bit) != 0,
+          "sigstale: the host's pending SIGPIPE is still pending in the program, not taken off "
+          "by the shim (pending %016llx)", pending);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
     t_sigfork();
+    t_sigstale();
     return check_status();
 }

@@ -29,6 +29,7 @@
 #include <linux/seccomp.h>
 #include <pthread.h>
 #include <sched.h>
+#include <semaphore.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <spawn.h>
@@ -216,11 +217,84 @@ static void t_sigstale(void)
           "by the shim (pending %016llx)", pending);
 }
 
+/* --- sigfull ------------------------------------------------------------------------------ */
+
+#define SIGFULL_OUT "out/attack2-sigfull.status"
+#define PARKED 64
+static sem_t full_parked;
+static int full_release[2];
+static volatile sig_atomic_t full_exec;
+
+static void on_write_park(int sig)
+{
+    (void)sig;
+    if (full_exec) {
+        int fd = open(SIGFULL_OUT, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 1);
+        char *argv[] = {"cat", "/proc/self/status", NULL};
+        char *env[] = {"PATH=/usr/bin:/bin", NULL};
+        execve("/bin/cat", argv, env);
+        _exit(126);
+    }
+    sem_post(&full_parked);
+    char c;
+    while (read(full_release[0], &c, 1) < 0 && errno == EINTR)
+        ;
+}
+
+static void start_server_in_window(void)
+{
+    signal_on_log_write(SIGUSR1);
+    char *argv[] = {STANDIN, "/dev/null", NULL};
+    pid_t c;
+    if (posix_spawn(&c, "./" STANDIN, NULL, NULL, argv, bare_envp()) == 0)
+        waitpid(c, NULL, 0);
+}
+
+static void *full_thread(void *arg)
+{
+    (void)arg;
+    start_server_in_window();
+    return NULL;
+}
+
+static void t_sigfull(void)
+{
+    unlink(SIGFULL_OUT);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct sigaction sa = {.sa_handler = on_write_park};
+        sigaction(SIGUSR1, &sa, NULL);
+        if (sem_init(&full_parked, 0, 0) != 0 || pipe(full_release) != 0)
+            _exit(90);
+        for (int i = 0; i < PARKED; i++) {
+            pthread_t t;
+            if (pthread_create(&t, NULL, full_thread, NULL) != 0)
+                _exit(91);
+            while (sem_wait(&full_parked) != 0)
+                ;
+        }
+        full_exec = 1;
+        start_server_in_window(); /* its handler execs cat */
+        _exit(3);
+    }
+    int status = wait_exit(pid);
+    unsigned long long blocked = 0;
+    int found = read_sigblk(SIGFULL_OUT, &blocked);
+    check(status == 0 && found && (blocked & THREE) == 0,
+          "sigfull: with %d threads each inside a log write, a program exec'd from a signal "
+          "handler that ran during a 65th write does not inherit SIGPIPE/SIGTTOU/SIGXFSZ blocked "
+          "(status %d, %s, SigBlk %016llx)",
+          PARKED, status, found ? "the program ran" : "no program ran", blocked);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
     t_sigfork();
     t_sigstale();
+    t_sigfull();
     return check_status();
 }

@@ -11,6 +11,10 @@
  *              abandoned window must not unblock it, nor take the pending one off);
  *   sigfull    64 threads each inside a log write (each in a handler that waits), and a 65th
  *              whose handler execs: the program it starts must not inherit the three signals.
+ *   sigeat     a host that blocks SIGPIPE and collects it with sigwait (a signal thread, as
+ *              servers do) is sent SIGPIPE by another process (kill -PIPE) while the shim writes
+ *              its line to the log file (which cannot raise SIGPIPE): the signal must still be
+ *              pending for the host after the spawn, not taken off as if the write raised it.
  * The write's window is entered deterministically with dnotify: the test asks (F_NOTIFY
  * DN_MODIFY, F_SETSIG, F_SETOWN_EX to its own thread) for a signal when a file of the log's
  * directory is written; the kernel queues it inside the shim's write(2), and it is delivered as
@@ -289,6 +293,62 @@ static void t_sigfull(void)
           PARKED, status, found ? "the program ran" : "no program ran", blocked);
 }
 
+/* --- sigeat ------------------------------------------------------------------------------- */
+
+static int eat_ask[2], eat_done[2];
+
+/* Runs inside the write: asks the helper process to send SIGPIPE, waits until it has. */
+static void on_write_ask_kill(int sig)
+{
+    (void)sig;
+    char c = 'k';
+    if (write(eat_ask[1], &c, 1) == 1)
+        while (read(eat_done[0], &c, 1) < 0 && errno == EINTR)
+            ;
+}
+
+static void t_sigeat(void)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (pipe(eat_ask) != 0 || pipe(eat_done) != 0)
+            _exit(90);
+        pid_t host = getpid();
+        pid_t helper = fork();
+        if (helper == 0) { /* another process: kill -PIPE host, once asked */
+            char c;
+            close(eat_ask[1]); /* a host that never asks closes its end: read gives 0 */
+            if (read(eat_ask[0], &c, 1) == 1) {
+                kill(host, SIGPIPE);
+                (void)!write(eat_done[1], &c, 1);
+            }
+            _exit(0);
+        }
+        sigset_t pipe;
+        sigemptyset(&pipe);
+        sigaddset(&pipe, SIGPIPE);
+        sigprocmask(SIG_BLOCK, &pipe, NULL); /* collected by sigwait below */
+        struct sigaction sa = {.sa_handler = on_write_ask_kill};
+        sigaction(SIGUSR1, &sa, NULL);
+        signal_on_log_write(SIGUSR1);
+        char *argv[] = {STANDIN, "/dev/null", NULL};
+        pid_t c;
+        if (posix_spawn(&c, "./" STANDIN, NULL, NULL, argv, bare_envp()) != 0)
+            _exit(91);
+        waitpid(c, NULL, 0);
+        close(eat_ask[1]);
+        int asked = waitpid(helper, NULL, 0) == helper;
+        sigset_t now;
+        sigpending(&now);
+        _exit(!asked ? 3 : sigismember(&now, SIGPIPE) ? 0 : 4);
+    }
+    int status = wait_exit(pid);
+    check(status == 0, "sigeat: a SIGPIPE another process sent while the shim wrote its line to "
+                       "the log file is still pending for the host that blocks it (%s)",
+          status == 4 ? "taken off" : status == 3 ? "no signal came during the write" : "status");
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -296,5 +356,6 @@ int main(int argc, char **argv)
     t_sigfork();
     t_sigstale();
     t_sigfull();
+    t_sigeat();
     return check_status();
 }

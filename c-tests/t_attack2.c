@@ -15,6 +15,12 @@
  *              servers do) is sent SIGPIPE by another process (kill -PIPE) while the shim writes
  *              its line to the log file (which cannot raise SIGPIPE): the signal must still be
  *              pending for the host after the spawn, not taken off as if the write raised it.
+ *   gravekill  a vfork child killed (SIGKILL: the OOM killer, a watchdog) while its exec hook
+ *              records its scratch memory, before the kernel was told to clear the record
+ *              (set_tid_address): 128 such deaths must not leave the 129th vfork child of the
+ *              process without a slot, passed through untouched (no block). Deterministic:
+ *              seccomp traps set_tid_address, and the SIGSYS handler kills the child there.
+ *              The same with the kill at the execve itself (after set_tid_address) holds.
  * The write's window is entered deterministically with dnotify: the test asks (F_NOTIFY
  * DN_MODIFY, F_SETSIG, F_SETOWN_EX to its own thread) for a signal when a file of the log's
  * directory is written; the kernel queues it inside the shim's write(2), and it is delivered as
@@ -46,6 +52,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/ucontext.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -224,7 +231,9 @@ static void t_sigstale(void)
 /* --- sigfull ------------------------------------------------------------------------------ */
 
 #define SIGFULL_OUT "out/attack2-sigfull.status"
+#ifndef PARKED
 #define PARKED 64
+#endif
 static sem_t full_parked;
 static int full_release[2];
 static volatile sig_atomic_t full_exec;
@@ -349,6 +358,105 @@ static void t_sigeat(void)
           status == 4 ? "taken off" : status == 3 ? "no signal came during the write" : "status");
 }
 
+/* --- gravekill ---------------------------------------------------------------------------- */
+
+static volatile int gravekill_last; /* shared with the vfork child */
+
+/* In a vfork child, at the trapped call: killed, as by the OOM killer. The last child instead
+ * reports whether the envp of its trapped execve has the block (7) or not (8). */
+static void on_sigsys_kill(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig;
+#ifdef __x86_64__
+    if (gravekill_last && si->si_syscall == SYS_execve) {
+        char **envp = (char **)((ucontext_t *)uc)->uc_mcontext.gregs[REG_RDX];
+        for (; envp && *envp; envp++)
+            if (strncmp(*envp, "HTTPS_PROXY=", 12) == 0)
+                _exit(7);
+        _exit(8);
+    }
+#else
+    (void)si;
+    (void)uc;
+#endif
+    syscall(SYS_kill, syscall(SYS_getpid), SIGKILL);
+}
+
+/* vfork+execve of the stand-in; its wait status (128+9: killed in the trap). */
+static int vfork_server(const char *out)
+{
+    char *argv[] = {STANDIN, (char *)out, NULL};
+    char **env = bare_envp();
+    pid_t pid = vfork();
+    if (pid == 0) {
+        execve("./" STANDIN, argv, env);
+        _exit(127);
+    }
+    return wait_exit(pid);
+}
+
+#ifndef KILLS
+#define KILLS 128
+#endif
+
+/* 0: each child is killed in set_tid_address, 1: at its execve. Exit status: 0 when the
+ * child after the kills still got the block, 4 when it was passed through without it, 3 when
+ * the first child was not killed (nothing to test), 5 when the last one did not run. */
+static int sub_gravekill(int at_exec)
+{
+    struct sigaction sa = {.sa_sigaction = on_sigsys_kill, .sa_flags = SA_SIGINFO};
+    sigaction(SIGSYS, &sa, NULL);
+    /* The last child's execve traps in both cases, for its envp to be read. */
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_execve, 1, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, at_exec ? SYS_execve : SYS_set_tid_address, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {.len = sizeof f / sizeof f[0], .filter = f};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+        return 90;
+    int killed = 0;
+    for (int i = 0; i < KILLS; i++)
+        killed += vfork_server("/dev/null") == 128 + SIGKILL;
+    if (killed != KILLS)
+        return killed == 0 ? 3 : 6;
+    /* The next child: with a slot it is killed in set_tid_address again (as it should be), or
+     * reaches its execve with the block; without one the shim passes its exec through
+     * untouched, without the block. */
+    gravekill_last = 1;
+    int status = vfork_server("/dev/null");
+    return status == 128 + SIGKILL || status == 7 ? 0 : status == 8 ? 4 : 5;
+}
+
+static void t_gravekill(void)
+{
+    for (int at_exec = 0; at_exec < 2; at_exec++) {
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid == 0)
+            _exit(sub_gravekill(at_exec));
+        int status = wait_exit(pid);
+        if (status == 3) {
+            check(1, "gravekill: (skipped) no vfork child reached %s",
+                  at_exec ? "execve" : "set_tid_address");
+            continue;
+        }
+        check(status == 0,
+              "gravekill: %d vfork children killed %s: the next vfork child still gets the "
+              "block (%s)",
+              KILLS, at_exec ? "at their execve" : "while recording their scratch memory",
+              status == 4   ? "passed through untouched: the slots of the dead children stay taken"
+              : status == 5 ? "the stand-in did not run"
+              : status == 6 ? "not every child was killed at execve"
+                            : "status");
+        if (status != 0)
+            diag("status %d", status);
+    }
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -357,5 +465,6 @@ int main(int argc, char **argv)
     t_sigstale();
     t_sigfull();
     t_sigeat();
+    t_gravekill();
     return check_status();
 }

@@ -21,6 +21,12 @@
  *              process without a slot, passed through untouched (no block). Deterministic:
  *              seccomp traps set_tid_address, and the SIGSYS handler kills the child there.
  *              The same with the kill at the execve itself (after set_tid_address) holds.
+ *   cleartid   a spawner that clones a child sharing its memory with CLONE_CHILD_CLEARTID and
+ *              waits on the futex word until the child has exec'd (no CLONE_VFORK), 200
+ *              times: every wait ends (the shim leaves the program's clear-child-tid alone),
+ *              and the process does not grow by the shim's scratch memory on every spawn (the
+ *              shim takes such a child for a fork child, whose memory is its own, and never
+ *              unmaps what it mapped in the shared memory).
  * The write's window is entered deterministically with dnotify: the test asks (F_NOTIFY
  * DN_MODIFY, F_SETSIG, F_SETOWN_EX to its own thread) for a signal when a file of the log's
  * directory is written; the kernel queues it inside the shim's write(2), and it is delivered as
@@ -53,6 +59,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/ucontext.h>
+#include <linux/futex.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -457,6 +465,80 @@ static void t_gravekill(void)
     }
 }
 
+/* --- cleartid ---------------------------------------------------------------------------- */
+
+#define CLEARTID_SPAWNS 200
+static char **cleartid_env;
+
+static int cleartid_child(void *arg)
+{
+    (void)arg;
+    char *argv[] = {STANDIN, "/dev/null", NULL};
+    execve("./" STANDIN, argv, cleartid_env);
+    _exit(127);
+}
+
+static long vm_size_kb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        sscanf(line, "VmSize: %ld", &kb);
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+static int sub_cleartid(void)
+{
+    cleartid_env = bare_envp();
+    size_t size = 256 * 1024;
+    char *stack = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (stack == MAP_FAILED)
+        return 90;
+    static volatile pid_t word;
+    long before = vm_size_kb();
+    int hung = 0, failed = 0;
+    for (int i = 0; i < CLEARTID_SPAWNS; i++) {
+        pid_t pid = clone(cleartid_child, stack + size,
+                          CLONE_VM | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD, NULL,
+                          NULL, NULL, (pid_t *)&word);
+        if (pid < 0)
+            return 91;
+        /* Until the child has exec'd or exited: the kernel zeroes the word and wakes us. */
+        for (int tries = 0; word != 0 && tries < 100; tries++) {
+            struct timespec t = {0, 100 * 1000 * 1000};
+            pid_t v = word;
+            if (v != 0)
+                syscall(SYS_futex, &word, FUTEX_WAIT, v, &t, NULL, 0);
+        }
+        hung += word != 0;
+        failed += wait_exit(pid) != 0;
+        word = 0;
+    }
+    long grew = vm_size_kb() - before;
+    check(!hung && !failed, "cleartid: %d children sharing memory, made with "
+                            "CLONE_CHILD_CLEARTID: each exec wakes the parent's futex on the word "
+                            "and runs (%d waits did not end, %d children failed)",
+          CLEARTID_SPAWNS, hung, failed);
+    check(grew < CLEARTID_SPAWNS * 4 / 2,
+          "cleartid: the spawner does not grow with its spawns (%ld kB after %d, %ld bytes each)",
+          grew, CLEARTID_SPAWNS, grew * 1024 / CLEARTID_SPAWNS);
+    return check_status();
+}
+
+static void t_cleartid(void)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(sub_cleartid());
+    int status = wait_exit(pid);
+    if (status != 0 && status != 1)
+        check(0, "cleartid: the spawner ran (status %d)", status);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -466,5 +548,6 @@ int main(int argc, char **argv)
     t_sigfull();
     t_sigeat();
     t_gravekill();
+    t_cleartid();
     return check_status();
 }

@@ -27,6 +27,11 @@
  *              and the process does not grow by the shim's scratch memory on every spawn (the
  *              shim takes such a child for a fork child, whose memory is its own, and never
  *              unmaps what it mapped in the shared memory).
+ *   strmax     a config whose value for a key (NO_PROXY: a long list of hosts) is 140000 bytes,
+ *              within the kernel's limit on the whole environment (RLIMIT_STACK/4 is 2 MiB
+ *              here) but over its limit on one string (MAX_ARG_STRLEN, 32 pages): posix_spawn
+ *              of a server must not fail with E2BIG where it ran without the shim (the spawn
+ *              is not retried, and the prediction counts only the total).
  * The write's window is entered deterministically with dnotify: the test asks (F_NOTIFY
  * DN_MODIFY, F_SETSIG, F_SETOWN_EX to its own thread) for a signal when a file of the log's
  * directory is written; the kernel queues it inside the shim's write(2), and it is delivered as
@@ -539,15 +544,69 @@ static void t_cleartid(void)
         check(0, "cleartid: the spawner ran (status %d)", status);
 }
 
+/* --- strmax ------------------------------------------------------------------------------- */
+
+#define STRMAX_CONFIG "out/attack2-strmax.json"
+
+/* Starts `./t_attack2 --sub name` with the environment of this process with `set` added. */
+static int run_sub_with(const char *name, const char *const set[])
+{
+    char **env = env_with(set, NULL);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char *argv[] = {"./t_attack2", "--sub", (char *)name, NULL};
+        execve("./t_attack2", argv, env);
+        _exit(127);
+    }
+    free(env);
+    return wait_exit(pid);
+}
+
+static int sub_strmax(void)
+{
+    struct rlimit r = {8 << 20, RLIM_INFINITY};
+    setrlimit(RLIMIT_STACK, &r); /* the kernel's total limit: 2 MiB */
+    char *argv[] = {STANDIN, "/dev/null", NULL};
+    pid_t pid;
+    int rc = posix_spawn(&pid, "./" STANDIN, NULL, NULL, argv, bare_envp());
+    int status = rc == 0 ? wait_exit(pid) : -1;
+    check(rc == 0 && status == 0,
+          "strmax: a config value of 140000 bytes (one string over MAX_ARG_STRLEN, the total "
+          "far under the limit): posix_spawn of a server still runs it (rc %d%s, status %d)",
+          rc, rc == E2BIG ? " E2BIG" : "", status);
+    return check_status();
+}
+
+static void t_strmax(void)
+{
+    FILE *f = fopen(STRMAX_CONFIG, "w");
+    if (!f)
+        die("fopen %s", STRMAX_CONFIG);
+    fputs("{\"values\":{\"NO_PROXY\":\"", f);
+    for (int i = 0; i < 14000; i++)
+        fputs(".example.x", f);
+    fputs("\"}}\n", f);
+    fclose(f);
+    const char *const set[] = {"MCP_ENV_SHIM_CONFIG=" STRMAX_CONFIG, NULL};
+    int status = run_sub_with("strmax", set);
+    if (status != 0 && status != 1)
+        check(0, "strmax: the sub-test ran (status %d)", status);
+}
+
 int main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
+    if (argc == 3 && strcmp(argv[1], "--sub") == 0) {
+        if (!strcmp(argv[2], "strmax"))
+            return sub_strmax();
+        die("unknown sub-test %s", argv[2]);
+    }
     t_sigfork();
     t_sigstale();
     t_sigfull();
     t_sigeat();
     t_gravekill();
     t_cleartid();
+    t_strmax();
     return check_status();
 }

@@ -32,6 +32,11 @@
  *              here) but over its limit on one string (MAX_ARG_STRLEN, 32 pages): posix_spawn
  *              of a server must not fail with E2BIG where it ran without the shim (the spawn
  *              is not retried, and the prediction counts only the total).
+ *   scriptpath a server that is a #! script at a long path (2000 bytes: deep node_modules):
+ *              the kernel copies the script's path a second time for the interpreter, more
+ *              than the 1024 bytes the shim's prediction keeps for a #! line: with the
+ *              environment grown in steps of 256 bytes, posix_spawn must never fail with E2BIG
+ *              where the same exec without the shim runs (raw execve system call).
  * The write's window is entered deterministically with dnotify: the test asks (F_NOTIFY
  * DN_MODIFY, F_SETSIG, F_SETOWN_EX to its own thread) for a signal when a file of the log's
  * directory is written; the kernel queues it inside the shim's write(2), and it is delivered as
@@ -594,11 +599,122 @@ static void t_strmax(void)
         check(0, "strmax: the sub-test ran (status %d)", status);
 }
 
+/* --- scriptpath --------------------------------------------------------------------------- */
+
+#define SCRIPT_CONFIG "out/attack2-script.json"
+#define SCRIPT_OUT "out/attack2-script.env"
+#define PAD_CHUNK 60000
+static char script_pads[140000];
+static char *script_env[64];
+
+static char **script_padded(size_t pad)
+{
+    char **base = bare_envp();
+    size_t n = 0, used = 0;
+    while (base[n] && n < 32) {
+        script_env[n] = base[n];
+        n++;
+    }
+    for (int i = 0; pad > 0; i++) {
+        size_t v = pad > PAD_CHUNK ? PAD_CHUNK : pad;
+        char *e = script_pads + used;
+        int k = sprintf(e, "PAD%d=", i);
+        memset(e + k, 'x', v);
+        e[k + v] = '\0';
+        used += (size_t)k + v + 1;
+        script_env[n++] = e;
+        pad -= v;
+    }
+    script_env[n] = NULL;
+    return script_env;
+}
+
+/* Whether `path` runs with `envp` by the raw execve system call: no shim. */
+static int runs_raw(const char *path, char *const argv[], char *const envp[])
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        syscall(SYS_execve, path, argv, envp);
+        _exit(errno == E2BIG ? 7 : 127);
+    }
+    return wait_exit(pid) == 0;
+}
+
+static int sub_scriptpath(void)
+{
+    struct rlimit r = {512 << 10, RLIM_INFINITY};
+    if (setrlimit(RLIMIT_STACK, &r) != 0) /* the kernel's limit: 128 KiB */
+        die("setrlimit");
+    char path[4096] = "out/attack2-sp";
+    mkdir(path, 0755);
+    for (int i = 0; i < 8; i++) {
+        size_t n = strlen(path);
+        path[n] = '/';
+        memset(path + n + 1, 'd', 240);
+        path[n + 241] = 0;
+        mkdir(path, 0755);
+    }
+    strcat(path, "/mcp-server-script");
+    FILE *f = fopen(path, "w");
+    if (!f)
+        die("fopen script");
+    fputs("#!/bin/sh\nexec ./" PLAIN " \"$1\"\n", f);
+    fclose(f);
+    chmod(path, 0755);
+    char *argv[] = {"mcp-server-script", SCRIPT_OUT, NULL};
+    size_t pad, last_injected = 0;
+    int broke = 0, raw_ok = 0;
+    for (pad = 0; pad < 130000; pad += 256) {
+        char **env = script_padded(pad);
+        unlink(SCRIPT_OUT);
+        pid_t pid;
+        int rc = posix_spawn(&pid, path, NULL, NULL, argv, env);
+        if (rc != 0) {
+            raw_ok = runs_raw(path, argv, env);
+            broke = raw_ok;
+            break;
+        }
+        struct dump d;
+        int injected = wait_exit(pid) == 0 && dump_read(SCRIPT_OUT, &d) == 0 &&
+                       dump_get(&d, "HTTPS_PROXY") != NULL;
+        if (injected)
+            dump_free(&d);
+        else
+            break; /* the shim now leaves the child alone: past its prediction */
+        last_injected = pad;
+    }
+    check(!broke, "scriptpath: a #! server at a path of %zu bytes, its environment grown in "
+                  "steps of 256 bytes: posix_spawn never fails where the raw exec runs (padding "
+                  "%zu: %s; last padding given the block %zu)",
+          strlen(path), pad, broke ? "E2BIG with the shim, runs without" : raw_ok ? "" : "ok",
+          last_injected);
+    return check_status();
+}
+
+static void t_scriptpath(void)
+{
+    FILE *f = fopen(SCRIPT_CONFIG, "w");
+    if (!f)
+        die("fopen %s", SCRIPT_CONFIG);
+    /* A long NO_PROXY (a company's list of hosts): the block is large, the gap wide. */
+    fputs("{\"values\":{\"NO_PROXY\":\"", f);
+    for (int i = 0; i < 2000; i++)
+        fputs(".example.x", f);
+    fputs("\"}}\n", f);
+    fclose(f);
+    const char *const set[] = {"MCP_ENV_SHIM_CONFIG=" SCRIPT_CONFIG, NULL};
+    int status = run_sub_with("scriptpath", set);
+    if (status != 0 && status != 1)
+        check(0, "scriptpath: the sub-test ran (status %d)", status);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--sub") == 0) {
         if (!strcmp(argv[2], "strmax"))
             return sub_strmax();
+        if (!strcmp(argv[2], "scriptpath"))
+            return sub_scriptpath();
         die("unknown sub-test %s", argv[2]);
     }
     t_sigfork();
@@ -608,5 +724,6 @@ int main(int argc, char **argv)
     t_gravekill();
     t_cleartid();
     t_strmax();
+    t_scriptpath();
     return check_status();
 }

@@ -37,6 +37,10 @@
  *              than the 1024 bytes the shim's prediction keeps for a #! line: with the
  *              environment grown in steps of 256 bytes, posix_spawn must never fail with E2BIG
  *              where the same exec without the shim runs (raw execve system call).
+ *   badactions posix_spawn of a server with a file-actions pointer that cannot be read, or
+ *              whose action array cannot be read: glibc reads them only in the child, which
+ *              dies of SIGSEGV while the caller gets 0 and a pid; the shim reads them in the
+ *              caller first (to judge the child's stdio) and must not crash the caller.
  * The write's window is entered deterministically with dnotify: the test asks (F_NOTIFY
  * DN_MODIFY, F_SETSIG, F_SETOWN_EX to its own thread) for a signal when a file of the log's
  * directory is written; the kernel queues it inside the shim's write(2), and it is delivered as
@@ -708,6 +712,42 @@ static void t_scriptpath(void)
         check(0, "scriptpath: the sub-test ran (status %d)", status);
 }
 
+/* --- badactions --------------------------------------------------------------------------- */
+
+/* glibc's layout of posix_spawn_file_actions_t. */
+struct fa_layout {
+    int allocated, used;
+    void *actions;
+    int pad[16];
+};
+
+static void t_badactions(void)
+{
+    static const char *const WHAT[] = {"the file-actions pointer", "the action array"};
+    for (int which = 0; which < 2; which++) {
+        fflush(stdout);
+        pid_t host = fork();
+        if (host == 0) {
+            char *none = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            static struct fa_layout fa;
+            fa.allocated = fa.used = 1;
+            fa.actions = none;
+            posix_spawn_file_actions_t *p =
+                which == 0 ? (posix_spawn_file_actions_t *)none : (posix_spawn_file_actions_t *)&fa;
+            char *argv[] = {STANDIN, "/dev/null", NULL};
+            pid_t c;
+            int rc = posix_spawn(&c, "./" STANDIN, p, NULL, argv, bare_envp());
+            if (rc == 0)
+                waitpid(c, NULL, 0);
+            _exit(0); /* the caller survived, whatever became of the child */
+        }
+        int status = wait_exit(host);
+        check(status == 0, "badactions: posix_spawn of a server with %s unreadable does not crash "
+                           "the caller (status %d%s)",
+              WHAT[which], status, status == 128 + SIGSEGV ? ": SIGSEGV" : "");
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--sub") == 0) {
@@ -725,5 +765,6 @@ int main(int argc, char **argv)
     t_cleartid();
     t_strmax();
     t_scriptpath();
+    t_badactions();
     return check_status();
 }

@@ -41,6 +41,11 @@
  *              whose action array cannot be read: glibc reads them only in the child, which
  *              dies of SIGSEGV while the caller gets 0 and a pid; the shim reads them in the
  *              caller first (to judge the child's stdio) and must not crash the caller.
+ *   sigkilled  64 vfork children killed (SIGKILL: the OOM killer, a watchdog) while writing
+ *              their line, inside the write's window (seccomp traps rt_sigpending, which the
+ *              shim calls there, and the SIGSYS handler kills the child): their records stay,
+ *              and then a handler of the parent that execs during a write of its own passes
+ *              the write's blocked signals on.
  * The write's window is entered deterministically with dnotify: the test asks (F_NOTIFY
  * DN_MODIFY, F_SETSIG, F_SETOWN_EX to its own thread) for a signal when a file of the log's
  * directory is written; the kernel queues it inside the shim's write(2), and it is delivered as
@@ -748,6 +753,77 @@ static void t_badactions(void)
     }
 }
 
+/* --- sigkilled ---------------------------------------------------------------------------- */
+
+#define SIGKILLED_OUT "out/attack2-sigkilled.status"
+static pid_t sigkilled_parent;
+
+static void on_sigsys_in_window(int sig)
+{
+    (void)sig;
+    if (syscall(SYS_getpid) != sigkilled_parent)
+        syscall(SYS_kill, syscall(SYS_getpid), SIGKILL); /* a vfork child: killed here */
+    /* the parent: rt_sigpending is skipped, the shim goes on */
+}
+
+static void on_write_exec(int sig)
+{
+    (void)sig;
+    int fd = open(SIGKILLED_OUT, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 1);
+    char *argv[] = {"cat", "/proc/self/status", NULL};
+    char *env[] = {"PATH=/usr/bin:/bin", NULL};
+    execve("/bin/cat", argv, env);
+    _exit(126);
+}
+
+static void t_sigkilled(void)
+{
+    unlink(SIGKILLED_OUT);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        sigkilled_parent = getpid();
+        struct sigaction sa = {.sa_handler = on_sigsys_in_window};
+        sigaction(SIGSYS, &sa, NULL);
+        struct sigaction su = {.sa_handler = on_write_exec};
+        sigaction(SIGUSR1, &su, NULL);
+        struct sock_filter f[] = {
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_rt_sigpending, 0, 1),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        };
+        struct sock_fprog prog = {.len = sizeof f / sizeof f[0], .filter = f};
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+            prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+            _exit(90);
+        int killed = 0;
+        for (int i = 0; i < 64; i++)
+            killed += vfork_server("/dev/null") == 128 + SIGKILL;
+        if (killed == 0)
+            _exit(3); /* the shim calls no rt_sigpending in its window: nothing to kill there */
+        signal_on_log_write(SIGUSR1);
+        char *argv[] = {STANDIN, "/dev/null", NULL};
+        pid_t c;
+        if (posix_spawn(&c, "./" STANDIN, NULL, NULL, argv, bare_envp()) == 0)
+            waitpid(c, NULL, 0);
+        _exit(4); /* no signal came during the write */
+    }
+    int status = wait_exit(pid);
+    if (status == 3) {
+        check(1, "sigkilled: (skipped) no rt_sigpending in the write's window");
+        return;
+    }
+    unsigned long long blocked = 0;
+    int found = read_sigblk(SIGKILLED_OUT, &blocked);
+    check(status == 0 && found && (blocked & THREE) == 0,
+          "sigkilled: after 64 vfork children were killed inside their log writes, a program "
+          "exec'd from a handler that ran during the parent's own write does not inherit "
+          "SIGPIPE/SIGTTOU/SIGXFSZ blocked (status %d, %s, SigBlk %016llx)",
+          status, found ? "the program ran" : "no program ran", blocked);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--sub") == 0) {
@@ -766,5 +842,6 @@ int main(int argc, char **argv)
     t_strmax();
     t_scriptpath();
     t_badactions();
+    t_sigkilled();
     return check_status();
 }

@@ -46,6 +46,10 @@
  *              shim calls there, and the SIGSYS handler kills the child): their records stay,
  *              and then a handler of the parent that execs during a write of its own passes
  *              the write's blocked signals on.
+ *   allproxy   a server that declares its own ALL_PROXY (a SOCKS proxy of its own) and no
+ *              scheme-specific one: curl, Python's requests and Node's proxy-from-env use
+ *              ALL_PROXY only when no HTTP(S)_PROXY / http(s)_proxy is set, so giving it those
+ *              overrides its choice, as the twins of t_attack did (fix 7's rule).
  * The write's window is entered deterministically with dnotify: the test asks (F_NOTIFY
  * DN_MODIFY, F_SETSIG, F_SETOWN_EX to its own thread) for a signal when a file of the log's
  * directory is written; the kernel queues it inside the shim's write(2), and it is delivered as
@@ -824,6 +828,32 @@ static void t_sigkilled(void)
           status, found ? "the program ran" : "no program ran", blocked);
 }
 
+/* --- allproxy ----------------------------------------------------------------------------- */
+
+static void t_allproxy(void)
+{
+    char *env[] = {"HOME=/tmp/standin-home", "PATH=.:/usr/bin:/bin", "TERM=dumb",
+                   "ALL_PROXY=socks5h://child-own:1080", NULL};
+    char *argv[] = {STANDIN, "out/attack2-allproxy.env", NULL};
+    unlink(argv[1]);
+    pid_t pid;
+    struct dump d;
+    if (posix_spawn(&pid, "./" STANDIN, NULL, NULL, argv, env) != 0 || wait_exit(pid) != 0 ||
+        dump_read(argv[1], &d) != 0)
+        die("allproxy: the stand-in did not run");
+    static const char *const WEB[] = {"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"};
+    char given[256] = "";
+    for (int i = 0; i < 4; i++)
+        if (dump_get(&d, WEB[i])) {
+            strcat(given, " ");
+            strcat(given, WEB[i]);
+        }
+    check(!*given, "allproxy: a server with its own ALL_PROXY is not given a scheme-specific proxy "
+                   "that curl, requests and Node would use instead (given:%s)",
+          *given ? given : " none");
+    dump_free(&d);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--sub") == 0) {
@@ -843,5 +873,6 @@ int main(int argc, char **argv)
     t_scriptpath();
     t_badactions();
     t_sigkilled();
+    t_allproxy();
     return check_status();
 }

@@ -54,8 +54,10 @@ pub fn at_start(argc: c_int, argv: Argv, env: &OwnVars, process: Process) -> boo
     }
     let ppid = crate::sys::getppid();
     // A privileged server (doas, pkexec, sudo) takes nothing from a parent that is not wholly
-    // its own user: that parent's environment is the user's to write.
-    let trusted = !process.secure && (!process.privileged || same_user(ppid));
+    // its own user, or that is itself a set-user-ID program (sudo becomes full root and stays
+    // the parent): that parent's environment is the user's to write.
+    let trusted =
+        !process.secure && (!process.privileged || (same_user(ppid) && !secure_exec(ppid)));
     let parent = trusted.then(|| ParentEnv::read(ppid)).flatten();
     let layered = Layered {
         own: env,
@@ -238,6 +240,20 @@ fn same_user(pid: c_int) -> bool {
         n += 1;
     }
     n == 4
+}
+
+/// Whether process `pid` runs in secure-execution mode (`AT_SECURE` in `/proc/PID/auxv`: a
+/// set-user-ID program, or a fork of one); an auxiliary vector that cannot be read counts as
+/// secure.
+fn secure_exec(pid: c_int) -> bool {
+    const AT_SECURE: u64 = 23;
+    let Some(aux) = read_proc(pid, "auxv", 4096) else {
+        return true;
+    };
+    let word = |c: &[u8]| c.try_into().map_or(0, u64::from_ne_bytes);
+    aux.chunks_exact(16)
+        .find(|pair| word(pair.get(..8).unwrap_or_default()) == AT_SECURE)
+        .is_none_or(|pair| word(pair.get(8..).unwrap_or_default()) != 0)
 }
 
 /// Whether process `pid` has this library mapped (a path whose file name starts with

@@ -488,32 +488,39 @@ fn exec_selected(
     rc
 }
 
-/// Room the kernel may need beyond the strings counted: a script's `#!` line (at most 256
-/// bytes) adds the interpreter and its argument, and the script's path again.
-const SCRIPT_ROOM: usize = 1024;
+/// A script's `#!` line, at most this long, adds its interpreter and argument.
+const SHEBANG_ROOM: usize = 256 + 2;
+/// The kernel's limit on one argument or environment string, its NUL included.
+const MAX_ARG_STRLEN: usize = 32 * 4096;
 
-/// Whether a child with `argv` and the environment `merged` fits the kernel's limit on an
-/// exec's arguments and environment (`bprm_stack_limits` in fs/exec.c): the strings, the
-/// program's path, and a pointer for each, within a quarter of RLIMIT_STACK (at least 128 KiB,
-/// at most 6 MiB). `search`: the path is found in PATH, so its length is not known yet.
+/// Whether a child with `argv` and the environment `merged` fits the kernel's limits on an
+/// exec's arguments and environment (`bprm_stack_limits` and `copy_strings` in fs/exec.c):
+/// each string at most 128 KiB; all of them, the program's path, and a pointer for each within
+/// a quarter of RLIMIT_STACK (at least 128 KiB, at most 6 MiB); with room for a script (its
+/// path once more, and its `#!` line). `search`: the path is found in PATH, so its length is
+/// not known yet.
 fn fits_with(child: &Child<'_>, argv: Argv, search: bool, merged: Argv) -> bool {
     const ARG_MAX: u64 = 32 * 4096;
     const STACK_CAP: u64 = 6 << 20;
     let limit = (crate::sys::stack_limit() / 4).clamp(ARG_MAX, STACK_CAP) as usize;
+    let path = if search {
+        libc::PATH_MAX as usize
+    } else {
+        child.exe.len() + 1
+    };
+    let mut need = 2 * path + SHEBANG_ROOM;
+    let mut ptrs = 2;
     let mut probe = Probe::new();
-    let mut need =
-        child.exe.len() + 1 + SCRIPT_ROOM + if search { libc::PATH_MAX as usize } else { 0 };
-    let mut ptrs = 0usize;
     for arr in [argv, merged] {
         let Some(entries) = probe.array(arr, MAX_ENVP) else {
             return false;
         };
         ptrs += entries.len();
         for &e in entries {
-            let Some(b) = probe.cstr(e) else {
-                return false;
-            };
-            need += b.len() + 1;
+            match probe.cstr(e) {
+                Some(b) if b.len() < MAX_ARG_STRLEN => need += b.len() + 1,
+                _ => return false,
+            }
         }
     }
     need += (ptrs + 1) * core::mem::size_of::<*const c_char>();

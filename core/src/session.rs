@@ -286,8 +286,10 @@ impl Session {
 
     /// Keys a child must not be given because it set a twin of its own: another spelling of
     /// the same proxy (`https_proxy` when it has `HTTPS_PROXY`: curl, Python and Node read the
-    /// lower case first, Go the upper case, so either would override its choice), and
-    /// `grpc_proxy` when it has an HTTP(S) proxy (gRPC prefers `grpc_proxy` over them).
+    /// lower case first, Go the upper case, so either would override its choice); the
+    /// scheme-specific proxies when it has its own `ALL_PROXY` (curl, requests and Node use
+    /// them before it); and `grpc_proxy` when it has an HTTP(S) proxy (gRPC prefers
+    /// `grpc_proxy` over them).
     pub fn shadowed(&self, present: u64) -> u64 {
         let role = |k: &Key| match k.kind {
             Kind::Proxy(r) if k.name != GRPC_PROXY => Some(r),
@@ -301,8 +303,11 @@ impl Session {
                 }
             }
         }
-        let has = |r: ProxyRole| roles.get(r as usize).copied().unwrap_or(false);
-        let web = has(ProxyRole::Http) || has(ProxyRole::Https);
+        let own = |r: ProxyRole| roles.get(r as usize).copied().unwrap_or(false);
+        let web = own(ProxyRole::Http) || own(ProxyRole::Https);
+        let has = |r: ProxyRole| {
+            own(r) || (matches!(r, ProxyRole::Http | ProxyRole::Https) && own(ProxyRole::All))
+        };
         let mut out = 0;
         for (i, k) in self.keys.iter().enumerate().take(64) {
             let twin = match role(k) {

@@ -219,6 +219,7 @@ fn a_child_with_its_own_spelling_of_a_proxy_is_not_given_its_twins() {
     ] {
         assert!(c.contains(&other), "{other} not given: {c:?}");
     }
+    // Its own ALL_PROXY is its choice for every scheme: no scheme-specific proxy over it.
     // gRPC reads neither ALL_PROXY nor all_proxy: a child with them still gets grpc_proxy.
     let p = plan(&[b"PATH", b"all_proxy"]);
     let c = given(p.candidates);
@@ -226,6 +227,13 @@ fn a_child_with_its_own_spelling_of_a_proxy_is_not_given_its_twins() {
         c.contains(&"grpc_proxy") && !c.contains(&"ALL_PROXY"),
         "{c:?}"
     );
+    for web in ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"] {
+        assert!(
+            !c.contains(&web),
+            "{web} given over its own all_proxy: {c:?}"
+        );
+    }
+    assert!(c.contains(&"NO_PROXY"), "{c:?}");
     // Its own grpc_proxy shadows no other spelling.
     let p = plan(&[b"PATH", b"grpc_proxy"]);
     let c = given(p.candidates);

@@ -732,8 +732,10 @@ struct fa_layout {
 
 static void t_badactions(void)
 {
-    static const char *const WHAT[] = {"the file-actions pointer", "the action array"};
-    for (int which = 0; which < 2; which++) {
+    static const char *const WHAT[] = {"the file-actions pointer", "the action array",
+                                       "the file-actions pointer (a runtime, judged by its stdio)",
+                                       "the action array (a runtime, judged by its stdio)"};
+    for (int which = 0; which < 4; which++) {
         fflush(stdout);
         pid_t host = fork();
         if (host == 0) {
@@ -741,11 +743,15 @@ static void t_badactions(void)
             static struct fa_layout fa;
             fa.allocated = fa.used = 1;
             fa.actions = none;
-            posix_spawn_file_actions_t *p =
-                which == 0 ? (posix_spawn_file_actions_t *)none : (posix_spawn_file_actions_t *)&fa;
+            posix_spawn_file_actions_t *p = which % 2 == 0 ? (posix_spawn_file_actions_t *)none
+                                                           : (posix_spawn_file_actions_t *)&fa;
             char *argv[] = {STANDIN, "/dev/null", NULL};
+            /* A runtime from an MCP client's fresh environment: only its stdio decides, and
+             * that is read from the file actions. */
+            char *runtime[] = {"python3", "srv.py", NULL};
             pid_t c;
-            int rc = posix_spawn(&c, "./" STANDIN, p, NULL, argv, bare_envp());
+            int rc = which < 2 ? posix_spawn(&c, "./" STANDIN, p, NULL, argv, bare_envp())
+                               : posix_spawn(&c, "/usr/bin/python3", p, NULL, runtime, child_envp());
             if (rc == 0)
                 waitpid(c, NULL, 0);
             _exit(0); /* the caller survived, whatever became of the child */

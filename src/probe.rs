@@ -46,7 +46,7 @@ impl Probe {
     }
 
     /// Whether `len` bytes from `addr` may be read.
-    fn range(&mut self, addr: usize, len: usize) -> bool {
+    pub fn range(&mut self, addr: usize, len: usize) -> bool {
         if len == 0 {
             return true;
         }

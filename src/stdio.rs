@@ -130,8 +130,14 @@ mod glibc {
         if fa.is_null() {
             return Some(&[]);
         }
-        // SAFETY: the caller's promise: an initialised posix_spawn_file_actions_t, whose
-        // layout glibc defines as `Actions` (same size, checked above).
+        // glibc reads the actions only in the child: a bad pointer must not crash the caller
+        // here first.
+        let mut probe = crate::probe::Probe::new();
+        if !fa.is_aligned() || !probe.range(fa as usize, core::mem::size_of::<Actions>()) {
+            return None;
+        }
+        // SAFETY: readable (just checked) and, by the caller's promise, an initialised
+        // posix_spawn_file_actions_t, whose layout glibc defines as `Actions` (same size).
         let fa = unsafe { &*fa.cast::<Actions>() };
         let ok = 0 <= fa.used
             && fa.used <= fa.allocated
@@ -142,6 +148,10 @@ mod glibc {
         }
         if fa.used == 0 {
             return Some(&[]);
+        }
+        let bytes = fa.used as usize * core::mem::size_of::<SpawnAction>();
+        if !probe.range(fa.actions as usize, bytes) {
+            return None;
         }
         // SAFETY: glibc keeps `used` initialised entries at `actions` (checked: not NULL,
         // aligned, `used` within `allocated` and small).

@@ -503,6 +503,13 @@ pub fn tid_address() -> Option<usize> {
     ret(r).ok().map(|_| addr)
 }
 
+/// Whether a process or thread with id `tid` exists (a zombie still does): `kill(tid, 0)`
+/// fails with ESRCH only when it does not.
+pub fn alive(tid: c_int) -> bool {
+    // SAFETY: signal 0 sends nothing; only the existence check runs.
+    ret(unsafe { sys!(libc::SYS_kill, tid, 0) }) != Err(libc::ESRCH)
+}
+
 /// Points the kernel's clear-child-tid at `addr` (0: none): it writes 0 there, and wakes a
 /// futex on it, when the thread exits or execs while another task shares its memory.
 pub fn set_tid_address(addr: usize) {

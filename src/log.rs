@@ -149,7 +149,13 @@ impl Writer<'_> {
         };
         // SAFETY: the first `n` bytes were written by the line builder.
         let line = unsafe { core::slice::from_raw_parts(line.as_ptr().cast::<u8>(), n) };
-        let ok = crate::sigwindow::with_signals_blocked(|| self.write(line));
+        let may_raise = match &self.session.log {
+            LogTarget::Stderr => self
+                .stderr
+                .map_or(0, |e| crate::sigwindow::raised_by(e.kind)),
+            _ => crate::sigwindow::raised_by(0),
+        };
+        let ok = crate::sigwindow::with_signals_blocked(may_raise, || self.write(line));
         if !ok {
             count_dropped();
         }

@@ -2,30 +2,44 @@
 //! program started from inside that window must not inherit.
 //!
 //! A signal handler may run while a hook writes (it interrupts the write), and a handler may
-//! start a program (a watchdog, a crash reporter): an exec keeps the blocked mask, a
-//! `posix_spawn` child takes its parent's. So each thread that opens a window records which of
-//! the three it blocked itself, in a small table keyed by thread id; an exec or spawn hook in
-//! that thread unblocks them for its call (taking off first any of them the write made
-//! pending: they were not blocked before the window, so a pending one was raised inside it)
-//! and blocks them again if the call returns. No lock: a slot is claimed by compare-and-swap.
+//! start a program (a watchdog, a crash reporter), directly or from a fork or vfork child: an
+//! exec keeps the blocked mask, a `posix_spawn` child takes its parent's. So each window is
+//! recorded under the thread pointer (which a fork or vfork child keeps) with the signals it
+//! blocked itself and the stack pointer it ran at; an exec or spawn hook that finds a record
+//! for its thread, deeper on the same stack (or on the alternate signal stack) and with those
+//! signals still blocked, unblocks them for its call and blocks them again if the call returns.
+//! A record left behind (a handler that left the write by `siglongjmp`, a vfork child killed
+//! inside it) fails that test and is dropped.
+//!
+//! Only a signal the write itself may raise is taken off: SIGPIPE for a pipe, SIGXFSZ for a
+//! regular file (a socket is written with MSG_NOSIGNAL; a blocked SIGTTOU lets a terminal write
+//! go on instead of raising it). No lock: a slot is claimed by compare-and-swap.
 
 use crate::sys::{sig_bit, sig_block, sig_consume, sig_pending, sig_setmask, SigSet};
-use core::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
-const SLOTS: usize = 64;
+const SLOTS: usize = 256;
 
 struct Slot {
-    tid: AtomicI32,
+    /// The thread pointer of the window's thread; 0: free.
+    tp: AtomicUsize,
+    /// The stack pointer inside the window.
+    sp: AtomicUsize,
+    /// The signals the window blocked (not blocked before it).
     added: AtomicU64,
+    /// Those of them its write may raise, and that were not pending before it.
+    raisable: AtomicU64,
 }
 
 #[allow(clippy::declare_interior_mutable_const)]
 const SLOT: Slot = Slot {
-    tid: AtomicI32::new(0),
+    tp: AtomicUsize::new(0),
+    sp: AtomicUsize::new(0),
     added: AtomicU64::new(0),
+    raisable: AtomicU64::new(0),
 };
 static TABLE: [Slot; SLOTS] = [SLOT; SLOTS];
-/// Windows open in the process: the hooks' fast path.
+/// Records in the table: the hooks' fast path.
 static OPEN: AtomicU32 = AtomicU32::new(0);
 
 /// The three signals a write may raise.
@@ -33,47 +47,84 @@ fn set() -> SigSet {
     sig_bit(libc::SIGPIPE) | sig_bit(libc::SIGXFSZ) | sig_bit(libc::SIGTTOU)
 }
 
-/// Runs `f` with the three signals blocked, and takes off again any of them that `f` made
-/// pending (it was not before).
-pub fn with_signals_blocked(f: impl FnOnce() -> bool) -> bool {
+/// What a write to a destination of this kind (`st_mode & S_IFMT`; 0: a log file) may raise.
+pub fn raised_by(kind: u32) -> SigSet {
+    match kind {
+        0 | libc::S_IFREG => sig_bit(libc::SIGXFSZ),
+        libc::S_IFIFO => sig_bit(libc::SIGPIPE),
+        _ => 0,
+    }
+}
+
+/// The stack pointer, near enough: the address of a local.
+#[inline(always)]
+fn stack_pointer() -> usize {
+    let here = 0u8;
+    core::ptr::addr_of!(here) as usize
+}
+
+/// Runs `f` with the three signals blocked, and takes off again any of `may_raise` (what the
+/// destination's write can raise) that `f` made pending (it was not before).
+pub fn with_signals_blocked(may_raise: SigSet, f: impl FnOnce() -> bool) -> bool {
     let set = set();
     let old = sig_block(set);
-    let slot = record(set & !old);
+    let added = set & !old;
+    // Recorded first: a handler may run at any point from here on. A signal of `added` was
+    // not blocked, so it cannot be pending yet.
+    let slot = (added != 0)
+        .then(|| record(added, may_raise & added, stack_pointer()))
+        .flatten();
     let before = sig_pending() & set;
+    let raisable = may_raise & set & !before;
     let ok = f();
-    let raised = sig_pending() & set & !before;
-    for sig in [libc::SIGPIPE, libc::SIGXFSZ, libc::SIGTTOU] {
+    let raised = sig_pending() & raisable;
+    for sig in [libc::SIGPIPE, libc::SIGXFSZ] {
         if raised & sig_bit(sig) != 0 {
             sig_consume(sig_bit(sig));
         }
     }
     sig_setmask(old);
-    // After the mask: a handler between the two finds the slot and unblocks nothing new.
+    // After the mask: a handler between the two finds the signals unblocked and the record
+    // stale.
     if let Some(slot) = slot {
-        slot.added.store(0, Ordering::Relaxed);
-        slot.tid.store(0, Ordering::Release);
-        OPEN.fetch_sub(1, Ordering::AcqRel);
+        forget(slot);
     }
     ok
 }
 
-fn record(added: SigSet) -> Option<&'static Slot> {
-    if added == 0 {
-        return None;
-    }
-    let tid = crate::sys::gettid();
-    let slot = TABLE.iter().find(|s| {
-        s.tid
-            .compare_exchange(0, tid, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
+/// Records a window for this thread (over a record it left behind); `None` if the table is
+/// full.
+fn record(added: SigSet, raisable: SigSet, sp: usize) -> Option<&'static Slot> {
+    let tp = crate::sys::thread_pointer();
+    let slot = find(tp).or_else(|| {
+        TABLE.iter().find(|s| {
+            s.tp.compare_exchange(0, tp, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+                && {
+                    OPEN.fetch_add(1, Ordering::AcqRel);
+                    true
+                }
+        })
     })?;
+    slot.sp.store(sp, Ordering::Relaxed);
+    slot.raisable.store(raisable, Ordering::Relaxed);
     slot.added.store(added, Ordering::Release);
-    OPEN.fetch_add(1, Ordering::AcqRel);
     Some(slot)
 }
 
+fn find(tp: usize) -> Option<&'static Slot> {
+    TABLE.iter().find(|s| s.tp.load(Ordering::Acquire) == tp)
+}
+
+fn forget(slot: &Slot) {
+    slot.added.store(0, Ordering::Relaxed);
+    if slot.tp.swap(0, Ordering::AcqRel) != 0 {
+        OPEN.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// For the duration of an exec or spawn call: the signals this thread's open window blocked
-/// are unblocked (the pending ones it raised taken off first), and blocked again on drop.
+/// are unblocked (the pending ones its write raised taken off first), and blocked again on drop.
 pub struct Unblocked(SigSet);
 
 impl Unblocked {
@@ -81,18 +132,24 @@ impl Unblocked {
         if OPEN.load(Ordering::Acquire) == 0 {
             return Unblocked(0);
         }
-        let tid = crate::sys::gettid();
-        let added = TABLE
-            .iter()
-            .filter(|s| s.tid.load(Ordering::Acquire) == tid)
-            .fold(0, |m, s| m | s.added.load(Ordering::Acquire));
-        if added == 0 {
+        let Some(slot) = find(crate::sys::thread_pointer()) else {
+            return Unblocked(0);
+        };
+        let added = slot.added.load(Ordering::Acquire);
+        let inside = added != 0
+            && crate::sys::sig_mask() & added == added
+            && (stack_pointer() < slot.sp.load(Ordering::Relaxed) || crate::sys::on_alt_stack());
+        if !inside {
+            // Left behind: its window is over.
+            forget(slot);
             return Unblocked(0);
         }
-        // No rt_sigpending here: take off, one signal at a time, whatever of `added` is
-        // pending (at most the three), without running a handler.
-        for _ in 0..3 {
-            sig_consume(added);
+        // No rt_sigpending here: take off, one at a time, what the write may have raised.
+        let raisable = slot.raisable.load(Ordering::Relaxed);
+        for sig in [libc::SIGPIPE, libc::SIGXFSZ] {
+            if raisable & sig_bit(sig) != 0 {
+                sig_consume(sig_bit(sig));
+            }
         }
         crate::sys::sig_unblock(added);
         Unblocked(added)

@@ -493,6 +493,47 @@ pub fn abort() -> ! {
     }
 }
 
+/// The thread pointer: a per-thread value that a fork or vfork child keeps (it runs on the
+/// same thread's TLS, copied or shared).
+pub fn thread_pointer() -> usize {
+    let tp: usize;
+    // SAFETY: reading the thread register has no side effect.
+    #[cfg(target_arch = "x86_64")]
+    unsafe {
+        core::arch::asm!("mov {}, fs:0", out(reg) tp, options(nostack, readonly, preserves_flags));
+    }
+    #[cfg(target_arch = "aarch64")]
+    unsafe {
+        core::arch::asm!("mrs {}, tpidr_el0", out(reg) tp, options(nostack, nomem, preserves_flags));
+    }
+    tp
+}
+
+/// The blocked-signal mask of this thread.
+pub fn sig_mask() -> SigSet {
+    let mut old: SigSet = 0;
+    // SAFETY: no new set; the kernel writes the current one.
+    unsafe {
+        sys!(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_BLOCK,
+            0,
+            &raw mut old,
+            8
+        )
+    };
+    old
+}
+
+/// Whether this thread runs on its alternate signal stack now.
+pub fn on_alt_stack() -> bool {
+    let mut ss = core::mem::MaybeUninit::<libc::stack_t>::zeroed();
+    // SAFETY: no new stack; the kernel writes the current one.
+    let r = unsafe { sys!(libc::SYS_sigaltstack, 0, ss.as_mut_ptr()) };
+    // SAFETY: written by the kernel when the call succeeded (zeroed otherwise).
+    ret(r).is_ok() && unsafe { ss.assume_init() }.ss_flags & libc::SS_ONSTACK != 0
+}
+
 /// The thread's clear-child-tid address (`PR_GET_TID_ADDRESS`), `None` where the kernel
 /// cannot say (built without checkpoint/restore).
 pub fn tid_address() -> Option<usize> {

@@ -30,7 +30,7 @@ static void fill(const char **argv, size_t argc, const char *arg, va_list *ap) {
         argv[i] = va_arg(*ap, const char *);
 }
 
-int execl(const char *path, const char *arg, ...) {
+int mcp_env_shim_execl(const char *path, const char *arg, ...) {
     size_t argc;
     COUNT_ARGS(arg, argc);
     const char *argv[argc + 1];
@@ -41,7 +41,7 @@ int execl(const char *path, const char *arg, ...) {
     return __mcp_env_shim_exec_list(0, path, (char *const *)argv, NULL); /* the current environ */
 }
 
-int execlp(const char *file, const char *arg, ...) {
+int mcp_env_shim_execlp(const char *file, const char *arg, ...) {
     size_t argc;
     COUNT_ARGS(arg, argc);
     const char *argv[argc + 1];
@@ -52,7 +52,7 @@ int execlp(const char *file, const char *arg, ...) {
     return __mcp_env_shim_exec_list(1, file, (char *const *)argv, NULL); /* the current environ */
 }
 
-int execle(const char *path, const char *arg, ...) {
+int mcp_env_shim_execle(const char *path, const char *arg, ...) {
     size_t argc;
     COUNT_ARGS(arg, argc);
     const char *argv[argc + 1];
@@ -63,3 +63,10 @@ int execle(const char *path, const char *arg, ...) {
     va_end(ap);
     return __mcp_env_shim_exec_list(2, path, (char *const *)argv, envp);
 }
+
+/* The exported names are aliases: the Rust side keeps this file in the link through the names
+ * above, which are not exported, so the reference is resolved when the library is linked, not
+ * looked up by the loader in every process. */
+int execl(const char *path, const char *arg, ...) __attribute__((alias("mcp_env_shim_execl")));
+int execlp(const char *file, const char *arg, ...) __attribute__((alias("mcp_env_shim_execlp")));
+int execle(const char *path, const char *arg, ...) __attribute__((alias("mcp_env_shim_execle")));

@@ -380,11 +380,11 @@ static KEEP_EXECL: [unsafe extern "C" fn(*const c_char, *const c_char, ...) -> c
     [execl_c, execlp_c, execle_c];
 
 extern "C" {
-    #[link_name = "execl"]
+    #[link_name = "mcp_env_shim_execl"]
     fn execl_c(path: *const c_char, arg: *const c_char, ...) -> c_int;
-    #[link_name = "execlp"]
+    #[link_name = "mcp_env_shim_execlp"]
     fn execlp_c(path: *const c_char, arg: *const c_char, ...) -> c_int;
-    #[link_name = "execle"]
+    #[link_name = "mcp_env_shim_execle"]
     fn execle_c(path: *const c_char, arg: *const c_char, ...) -> c_int;
 }
 

@@ -163,6 +163,29 @@ impl After {
         self.lookup_version(name, None, global)
     }
 
+    /// As `lookup`, and the object the definition is in (its tables, to look up other
+    /// versions there later).
+    pub fn lookup_object(&mut self, name: &CStr, global: bool) -> Option<(usize, Object)> {
+        let name = name.to_bytes();
+        let hash = gnu_hash(name);
+        let from = if global { 0 } else { self.before };
+        for i in from..self.n {
+            if self.read & (1 << i) == 0 {
+                // SAFETY: a link_map of the loader's list, recorded by `find`. An object
+                // without a GNU hash table: dlsym decides.
+                *self.objects.get_mut(i)? = tables(unsafe { &**self.maps.get(i)? })?;
+                self.read |= 1 << i;
+            }
+            let t = self.objects.get(i)?;
+            match lookup_in(t, name, None, hash) {
+                Found::Yes(addr) => return Some((addr, Object(*t))),
+                Found::Unsure => return None,
+                Found::No => {}
+            }
+        }
+        None
+    }
+
     /// As `lookup`, for the definition of `name` in version `version` (hidden or not) when
     /// `version` is given: `posix_spawn@GLIBC_2.2.5`, which `dlsym` cannot name.
     pub fn lookup_version(
@@ -189,6 +212,22 @@ impl After {
             }
         }
         None
+    }
+}
+
+/// One loaded object's tables, kept to look a symbol up there later: pure reads of tables the
+/// loader never changes, so async-signal-safe.
+#[derive(Clone, Copy)]
+pub struct Object(Tables);
+
+impl Object {
+    /// The definition of `name` in version `version` (hidden or not).
+    pub fn lookup_version(&self, name: &CStr, version: &CStr) -> Option<usize> {
+        let name = name.to_bytes();
+        match lookup_in(&self.0, name, Some(version.to_bytes()), gnu_hash(name)) {
+            Found::Yes(addr) => Some(addr),
+            _ => None,
+        }
     }
 }
 

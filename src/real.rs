@@ -62,9 +62,12 @@ impl Real {
     }
 
     fn resolve(&self) {
-        if self.version.is_some() {
-            // dlsym cannot name a version: not found (the hook then uses the default one).
-            self.set(core::ptr::null_mut());
+        if let Some(version) = self.version {
+            // dlsym cannot name a version: looked up in the object that has the default
+            // `posix_spawn` (libc), whose tables were kept at load; else not found (the hook
+            // then uses the default one).
+            let found = spawn_object().and_then(|o| o.lookup_version(self.name, version));
+            self.set(found.map_or(core::ptr::null_mut(), |a| a as *mut c_void));
             return;
         }
         let handle = if self.global {
@@ -179,21 +182,7 @@ pub unsafe fn set_environ(array: Argv) {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-const ALL: [&Real; 11] = [
-    &REGISTER_ATFORK,
-    &EXECVE,
-    &EXECVPE,
-    &FEXECVE,
-    &EXECVEAT,
-    &POSIX_SPAWN,
-    &POSIX_SPAWNP,
-    &POSIX_SPAWN_COMPAT,
-    &POSIX_SPAWNP_COMPAT,
-    &ERRNO_LOCATION,
-    &ENVIRON,
-];
-#[cfg(not(target_arch = "x86_64"))]
+/// Resolved at load; the pre-2.15 `posix_spawn`s only when a program first calls them.
 const ALL: [&Real; 9] = [
     &REGISTER_ATFORK,
     &EXECVE,
@@ -206,6 +195,38 @@ const ALL: [&Real; 9] = [
     &ENVIRON,
 ];
 
+/// The tables of the object that defines `posix_spawn`, written once by the constructor.
+struct SpawnObject {
+    ready: AtomicBool,
+    object: core::cell::UnsafeCell<core::mem::MaybeUninit<crate::link::Object>>,
+}
+
+// SAFETY: `object` is written once, before `ready` is stored (Release), and read only after
+// `ready` is seen (Acquire).
+unsafe impl Sync for SpawnObject {}
+
+static SPAWN_OBJECT: SpawnObject = SpawnObject {
+    ready: AtomicBool::new(false),
+    object: core::cell::UnsafeCell::new(core::mem::MaybeUninit::uninit()),
+};
+
+fn keep_spawn_object(o: crate::link::Object) {
+    if SPAWN_OBJECT.ready.load(Ordering::Acquire) {
+        return;
+    }
+    // SAFETY: the constructor, single-threaded, before `ready`: the only writer.
+    unsafe { (*SPAWN_OBJECT.object.get()).write(o) };
+    SPAWN_OBJECT.ready.store(true, Ordering::Release);
+}
+
+fn spawn_object() -> Option<crate::link::Object> {
+    // SAFETY: written before `ready` was stored.
+    SPAWN_OBJECT
+        .ready
+        .load(Ordering::Acquire)
+        .then(|| unsafe { (*SPAWN_OBJECT.object.get()).assume_init() })
+}
+
 /// Resolves every real function; called once by the constructor. The loader's own tables are
 /// searched directly (`link`), which costs a fraction of `dlsym`; `dlsym` answers whatever that
 /// search is unsure of.
@@ -213,11 +234,16 @@ pub fn resolve_all(phdr: Option<usize>, phnum: Option<usize>) {
     let mut after = crate::link::After::new();
     let found = phdr.zip(phnum).is_some_and(|(p, n)| after.find(p, n));
     for r in ALL {
-        match found
-            .then(|| after.lookup_version(r.name, r.version, r.global))
-            .flatten()
-        {
-            Some(addr) => r.set(addr as *mut c_void),
+        let hit = found
+            .then(|| after.lookup_object(r.name, r.global))
+            .flatten();
+        match hit {
+            Some((addr, object)) => {
+                if core::ptr::eq(r, &POSIX_SPAWN) {
+                    keep_spawn_object(object);
+                }
+                r.set(addr as *mut c_void)
+            }
             None => r.resolve(),
         }
     }

@@ -35,4 +35,8 @@ fn main() {
     // No C runtime start files: the library has no use for crtbegin's TM-clone and gmon hooks,
     // whose weak symbols the loader would otherwise look up in every process.
     println!("cargo:rustc-cdylib-link-arg=-nostartfiles");
+    // Each segment starts on a page of its own: the relocated read-only data (.data.rel.ro,
+    // .dynamic, .got), which the loader writes in every process, then fits one page, not two
+    // (each page written at load is a page fault).
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-z,separate-loadable-segments");
 }

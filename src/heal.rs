@@ -27,7 +27,7 @@ use core::mem::MaybeUninit;
 use mcp_env_shim_core::arena::Arena;
 use mcp_env_shim_core::block::{Kind, BUILTIN};
 use mcp_env_shim_core::config::Mode;
-use mcp_env_shim_core::detect::classify;
+use mcp_env_shim_core::detect::{classify, may_be_named};
 use mcp_env_shim_core::envp::KeyTable;
 use mcp_env_shim_core::session::{Env, HostValues, LogTarget, Process, Session, Source};
 use mcp_env_shim_core::values::IMPLIED_FLAG;
@@ -180,11 +180,17 @@ fn looks_like_a_server(args: &[&[u8]], envp: Argv) -> bool {
     if args.is_empty() {
         return false;
     }
+    // Most processes are turned away without `classify` (whose code and tables would cost
+    // them page faults): no `mcp` in the command line, and stdin or stdout no stream.
+    let streams = || stream(0) && stream(1);
+    if !may_be_named(b"", args) && !streams() {
+        return false;
+    }
     let v = classify(b"", args);
     if v.name.is_some() {
         return true;
     }
-    if !v.runtime || !stream(0) || !stream(1) {
+    if !v.runtime || !streams() {
         return false;
     }
     let mut proxy = false;

@@ -7,9 +7,10 @@
 //! cannot change them.
 //!
 //! Building is async-signal-safe (static memory, raw system calls, no lock, no panic), as it
-//! may happen in a hook. It happens once per process: in the parent before any `fork` (a
-//! fork-prepare handler), so fork children inherit it built; a `vfork` child builds it in the
-//! memory it shares with the gateway. A hook that finds another one building at the same
+//! happens in a hook: once in a process that spawns through `posix_spawn`; once in the memory
+//! a `vfork` child shares with the gateway; in each `fork` child (a few microseconds), whose
+//! memory is its own. (A fork-prepare handler that built it in the parent cost every process
+//! two page faults at load, in `__register_atfork`.) A hook that finds another one building at the same
 //! moment builds a private copy in mapped memory instead of waiting, and unmaps it before its
 //! exec.
 
@@ -139,14 +140,6 @@ pub fn view(s: &Session, envp: &[*const c_char]) -> Option<View> {
 fn shared() -> &'static Block {
     // SAFETY: called only once BUILT was stored, after the block was written.
     unsafe { (*SHARED.block.get()).assume_init_ref() }
-}
-
-/// Builds the shared block now if it is not (the fork-prepare handler: fork children then
-/// inherit it).
-pub fn prepare(s: &Session, envp: &[*const c_char]) {
-    if SHARED.state.load(Ordering::Acquire) == EMPTY {
-        let _ = view(s, envp);
-    }
 }
 
 /// A private block in a mapping: a Block, then the bytes of the values.

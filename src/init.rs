@@ -17,7 +17,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::ffi::{c_char, c_int};
 use core::mem::MaybeUninit;
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::Ordering;
 use mcp_env_shim_core::config;
 use mcp_env_shim_core::session::{Env, Fs, LogTarget, Process, Session};
 
@@ -33,12 +33,15 @@ pub struct Edge {
     pub owner: c_int,
 }
 
-static EDGE: AtomicPtr<Edge> = AtomicPtr::new(core::ptr::null_mut());
-
 /// The prepared edge, or `None` before the constructor has run.
 pub fn edge() -> Option<&'static Edge> {
     // SAFETY: the pointer is either NULL or a leaked Box published once with Release.
-    unsafe { EDGE.load(Ordering::Acquire).as_ref() }
+    unsafe {
+        crate::rt::root(crate::rt::EDGE)
+            .load(Ordering::Acquire)
+            .cast::<Edge>()
+            .as_ref()
+    }
 }
 
 #[used]
@@ -78,19 +81,9 @@ extern "C" fn init(argc: c_int, argv: Argv, envp: Argv) {
         stderr,
         owner: crate::sys::getpid(),
     };
-    EDGE.store(Box::into_raw(Box::new(edge)), Ordering::Release);
+    let edge = Box::into_raw(Box::new(edge));
+    crate::rt::root(crate::rt::EDGE).store(edge.cast(), Ordering::Release);
     crate::rt::trim();
-    if on {
-        crate::real::at_fork(fork_prepare);
-    }
-}
-
-/// Before each `fork` (a handler glibc runs in the parent): the host's block values are built
-/// once here, so that fork children, where the hooks run, inherit them built.
-extern "C" fn fork_prepare() {
-    if let Some(e) = edge() {
-        crate::host::prepare(&e.session, e.envp);
-    }
 }
 
 /// A copy of the array `envp` (the strings are not copied: only the pointers, which a later

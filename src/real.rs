@@ -114,8 +114,6 @@ static POSIX_SPAWNP_COMPAT: Real = Real::versioned(c"posix_spawnp", c"GLIBC_2.2.
 /// libc's data the hooks need, found the same way rather than as imports: every symbol the
 /// library imports is a lookup the loader makes in every process.
 static ERRNO_LOCATION: Real = Real::new(c"__errno_location");
-/// glibc's registration of fork handlers (what `pthread_atfork` calls).
-static REGISTER_ATFORK: Real = Real::new(c"__register_atfork");
 static ENVIRON: Real = Real::with_scope(c"environ", true);
 
 /// The calling thread's errno.
@@ -127,32 +125,6 @@ pub fn errno_location() -> *mut c_int {
     }
     // SAFETY: libc's __errno_location, which takes nothing and returns the thread's errno.
     unsafe { core::mem::transmute::<*mut c_void, unsafe extern "C" fn() -> *mut c_int>(f)() }
-}
-
-/// Registers `prepare` to run in the parent before each `fork` (as `pthread_atfork` does;
-/// without a C runtime start file there is no `__dso_handle`: this library is never unloaded,
-/// so any address of its own identifies it). Nothing happens where glibc lacks the call.
-pub fn at_fork(prepare: extern "C" fn()) {
-    type RegisterFn = unsafe extern "C" fn(
-        Option<extern "C" fn()>,
-        Option<extern "C" fn()>,
-        Option<extern "C" fn()>,
-        *mut c_void,
-    ) -> c_int;
-    let f = REGISTER_ATFORK.get();
-    if f.is_null() {
-        return;
-    }
-    static HANDLE: u8 = 0;
-    // SAFETY: glibc's __register_atfork(prepare, parent, child, dso_handle).
-    unsafe {
-        core::mem::transmute::<*mut c_void, RegisterFn>(f)(
-            Some(prepare),
-            None,
-            None,
-            core::ptr::addr_of!(HANDLE).cast_mut().cast(),
-        )
-    };
 }
 
 /// The address of the process's `environ` variable (NULL if it cannot be found).
@@ -183,8 +155,7 @@ pub unsafe fn set_environ(array: Argv) {
 }
 
 /// Resolved at load; the pre-2.15 `posix_spawn`s only when a program first calls them.
-const ALL: [&Real; 9] = [
-    &REGISTER_ATFORK,
+const ALL: [&Real; 8] = [
     &EXECVE,
     &EXECVPE,
     &FEXECVE,
@@ -195,36 +166,20 @@ const ALL: [&Real; 9] = [
     &ENVIRON,
 ];
 
-/// The tables of the object that defines `posix_spawn`, written once by the constructor.
-struct SpawnObject {
-    ready: AtomicBool,
-    object: core::cell::UnsafeCell<core::mem::MaybeUninit<crate::link::Object>>,
-}
-
-// SAFETY: `object` is written once, before `ready` is stored (Release), and read only after
-// `ready` is seen (Acquire).
-unsafe impl Sync for SpawnObject {}
-
-static SPAWN_OBJECT: SpawnObject = SpawnObject {
-    ready: AtomicBool::new(false),
-    object: core::cell::UnsafeCell::new(core::mem::MaybeUninit::uninit()),
-};
-
+/// The tables of the object that defines `posix_spawn` (libc), kept by the constructor in the
+/// load-time arena (`rt::SPAWN_OBJECT`).
 fn keep_spawn_object(o: crate::link::Object) {
-    if SPAWN_OBJECT.ready.load(Ordering::Acquire) {
-        return;
+    let root = crate::rt::root(crate::rt::SPAWN_OBJECT);
+    if root.load(Ordering::Acquire).is_null() {
+        let kept = alloc::boxed::Box::into_raw(alloc::boxed::Box::new(o));
+        root.store(kept.cast(), Ordering::Release);
     }
-    // SAFETY: the constructor, single-threaded, before `ready`: the only writer.
-    unsafe { (*SPAWN_OBJECT.object.get()).write(o) };
-    SPAWN_OBJECT.ready.store(true, Ordering::Release);
 }
 
 fn spawn_object() -> Option<crate::link::Object> {
-    // SAFETY: written before `ready` was stored.
-    SPAWN_OBJECT
-        .ready
-        .load(Ordering::Acquire)
-        .then(|| unsafe { (*SPAWN_OBJECT.object.get()).assume_init() })
+    let p = crate::rt::root(crate::rt::SPAWN_OBJECT).load(Ordering::Acquire);
+    // SAFETY: NULL, or an Object the constructor leaked and published (Release/Acquire).
+    unsafe { p.cast::<crate::link::Object>().as_ref() }.copied()
 }
 
 /// Resolves every real function; called once by the constructor. The loader's own tables are

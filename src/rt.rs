@@ -9,40 +9,74 @@
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 
 /// The static arena: a session is a few kilobytes.
 const ARENA: usize = 16 * 1024;
 /// Each mapping past the arena, unless one allocation needs more.
 const CHUNK: usize = 64 * 1024;
 
+/// The arena, and with it everything else the constructor writes: the allocator's state and
+/// the roots of what the constructor builds. Every page a process writes at load is a page
+/// fault (several microseconds each in a virtual machine), so these share one page, the first
+/// of `.bss`, which is also the page of `.data` (written by the loader's relocations).
 #[repr(C, align(64))]
-struct Arena(UnsafeCell<[u8; ARENA]>);
+struct Heap {
+    /// The current region's start and end addresses and the next free address in it (0: none).
+    start: AtomicUsize,
+    end: AtomicUsize,
+    next: AtomicUsize,
+    /// Whether the current region is a mapping made by `reserve` (which `trim` may shorten).
+    reserved: AtomicBool,
+    roots: [AtomicPtr<()>; ROOTS],
+    mem: UnsafeCell<[u8; ARENA]>,
+}
 
-// SAFETY: bytes are handed out once each, by an atomic bump.
-unsafe impl Sync for Arena {}
+// SAFETY: bytes are handed out once each, by an atomic bump; the rest is atomics.
+unsafe impl Sync for Heap {}
 
-static ARENA_MEM: Arena = Arena(UnsafeCell::new([0; ARENA]));
-/// The current region's start and end addresses and the next free address in it (0: none).
-static START: AtomicUsize = AtomicUsize::new(0);
-static END: AtomicUsize = AtomicUsize::new(0);
-static NEXT: AtomicUsize = AtomicUsize::new(0);
+/// The roots: the hooks' `Edge` (`init`), libc's tables (`real`).
+pub const EDGE: usize = 0;
+pub const SPAWN_OBJECT: usize = 1;
+const ROOTS: usize = 2;
+
+#[allow(clippy::declare_interior_mutable_const)]
+const NO_ROOT: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
+
+static HEAP: Heap = Heap {
+    start: AtomicUsize::new(0),
+    end: AtomicUsize::new(0),
+    next: AtomicUsize::new(0),
+    reserved: AtomicBool::new(false),
+    roots: [NO_ROOT; ROOTS],
+    mem: UnsafeCell::new([0; ARENA]),
+};
+
+/// A root: a pointer the constructor publishes for the hooks.
+pub fn root(i: usize) -> &'static AtomicPtr<()> {
+    static NONE: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
+    HEAP.roots.get(i).unwrap_or(&NONE)
+}
 
 struct Bump;
 
 impl Bump {
     fn region() -> (usize, usize) {
-        if START.load(Ordering::Acquire) == 0 {
-            let base = ARENA_MEM.0.get() as usize;
-            if START
+        if HEAP.start.load(Ordering::Acquire) == 0 {
+            let base = HEAP.mem.get() as usize;
+            if HEAP
+                .start
                 .compare_exchange(0, base, Ordering::AcqRel, Ordering::Acquire)
                 .is_ok()
             {
-                NEXT.store(base, Ordering::Release);
-                END.store(base + ARENA, Ordering::Release);
+                HEAP.next.store(base, Ordering::Release);
+                HEAP.end.store(base + ARENA, Ordering::Release);
             }
         }
-        (NEXT.load(Ordering::Acquire), END.load(Ordering::Acquire))
+        (
+            HEAP.next.load(Ordering::Acquire),
+            HEAP.end.load(Ordering::Acquire),
+        )
     }
 
     /// Bumps `size` bytes at `align` from the current region; `None` if it does not fit.
@@ -54,7 +88,8 @@ impl Bump {
             if new > end {
                 return None;
             }
-            if NEXT
+            if HEAP
+                .next
                 .compare_exchange(next, new, Ordering::AcqRel, Ordering::Acquire)
                 .is_ok()
             {
@@ -70,14 +105,11 @@ impl Bump {
             return false;
         };
         // A racing grow may replace this region; its unused part is lost, never reused.
-        NEXT.store(p as usize, Ordering::Release);
-        END.store(p as usize + len, Ordering::Release);
+        HEAP.next.store(p as usize, Ordering::Release);
+        HEAP.end.store(p as usize + len, Ordering::Release);
         true
     }
 }
-
-/// Whether the current region is a mapping made by `reserve` (which `trim` may shorten).
-static RESERVED: AtomicBool = AtomicBool::new(false);
 
 /// Makes the next `len` bytes of allocations come from one new mapping, so that work whose
 /// memory use is bounded (reading and parsing the config) cannot fail half-way; false if the
@@ -90,22 +122,22 @@ pub fn reserve(len: usize) -> bool {
         return false;
     };
     trim();
-    START.store(p as usize, Ordering::Release);
-    NEXT.store(p as usize, Ordering::Release);
-    END.store(p as usize + len, Ordering::Release);
-    RESERVED.store(true, Ordering::Release);
+    HEAP.start.store(p as usize, Ordering::Release);
+    HEAP.next.store(p as usize, Ordering::Release);
+    HEAP.end.store(p as usize + len, Ordering::Release);
+    HEAP.reserved.store(true, Ordering::Release);
     true
 }
 
 /// Gives back the untouched end of a region `reserve` made. Load time only.
 pub fn trim() {
-    if !RESERVED.swap(false, Ordering::AcqRel) {
+    if !HEAP.reserved.swap(false, Ordering::AcqRel) {
         return;
     }
-    let next = NEXT.load(Ordering::Acquire).next_multiple_of(4096);
-    let end = END.load(Ordering::Acquire);
+    let next = HEAP.next.load(Ordering::Acquire).next_multiple_of(4096);
+    let end = HEAP.end.load(Ordering::Acquire);
     if next < end {
-        END.store(next, Ordering::Release);
+        HEAP.end.store(next, Ordering::Release);
         // SAFETY: the pages past every block handed out from this mapping: none in use.
         unsafe { crate::sys::munmap(next as *mut u8, end - next) };
     }
@@ -133,8 +165,9 @@ unsafe impl GlobalAlloc for Bump {
         // The last block grows in place (a Vec filled at load, serde's buffers).
         let end = ptr as usize + layout.size();
         if new_size >= layout.size()
-            && end + (new_size - layout.size()) <= END.load(Ordering::Acquire)
-            && NEXT
+            && end + (new_size - layout.size()) <= HEAP.end.load(Ordering::Acquire)
+            && HEAP
+                .next
                 .compare_exchange(
                     end,
                     ptr as usize + new_size,

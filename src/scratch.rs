@@ -71,8 +71,9 @@ const BUSY: u32 = 1;
 const HELD: u32 = 2;
 /// Being unmapped by a hook of the parent.
 const SWEEPING: u32 = 3;
-/// A `tid` value no exec or exit writes: the slot watches another word, or is not in use.
-const NONE: i32 = -1;
+/// The `tid` of a slot not in use, or watching another word (zero: the table is in `.bss`,
+/// no page of it touched until a child uses it).
+const NONE: i32 = 0;
 
 struct Slot {
     state: AtomicU32,

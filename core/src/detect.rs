@@ -88,6 +88,20 @@ fn tail<A>(args: &[A]) -> &[A] {
     args.get(1..).unwrap_or(&[])
 }
 
+/// Whether a name rule could select this command at all: every one needs `mcp` somewhere in it
+/// (a word of a name, a flag, a subcommand, a module) or an `@modelcontextprotocol/` package.
+/// A byte scan, for a process deciding at load whether it may be a server before it pays for
+/// `classify` (every process under `/etc/ld.so.preload` asks). `false` means no name rule can
+/// match; `true` means only that one might.
+pub fn may_be_named<'a, A: Arg<'a>>(path: &[u8], argv: &[A]) -> bool {
+    let has = |t: &[u8]| {
+        t.windows(3).any(|w| w.eq_ignore_ascii_case(b"mcp"))
+            || t.windows(20)
+                .any(|w| w.eq_ignore_ascii_case(b"modelcontextprotocol"))
+    };
+    has(path) || argv.iter().any(|a| has(a.bytes()))
+}
+
 /// Classifies a command: `path` is what the exec call names (may be a bare name for the
 /// `*p` forms, or empty for `fexecve`), `argv` the arguments including `argv[0]`.
 pub fn classify<'a, A: Arg<'a>>(path: &'a [u8], argv: &[A]) -> Verdict<'a> {

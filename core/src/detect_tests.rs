@@ -499,3 +499,34 @@ fn stdio_transport_arguments_are_a_hint_and_python_lookalikes_no_runtime() {
     assert!(verdict("python3.12", &["x.py"]).runtime);
     assert!(verdict("pypy3", &["x.py"]).runtime);
 }
+
+/// The cheap test a process runs at load before `classify` never turns away a command a name
+/// rule selects: every named launch of the three corpora and of these tests.
+#[test]
+fn may_be_named_holds_for_every_command_a_name_rule_selects() {
+    let mut all = examples("mcp");
+    all.extend(examples("not_mcp"));
+    for json in [
+        include_str!("../testdata/heldout-commands.json"),
+        include_str!("../testdata/heldout2-commands.json"),
+    ] {
+        all.extend(launches(json, "named"));
+        all.extend(launches(json, "unnamed"));
+    }
+    let mut named = 0;
+    for (cmd, args) in &all {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut argv: Vec<&[u8]> = vec![cmd.as_bytes()];
+        argv.extend(args.iter().map(|a| a.as_bytes()));
+        if classify(cmd.as_bytes(), &argv).name.is_some() {
+            named += 1;
+            assert!(
+                may_be_named(cmd.as_bytes(), &argv),
+                "turned away: {cmd} {args:?}"
+            );
+        }
+    }
+    assert!(named > 200, "{named}");
+    let plain: [&[u8]; 2] = [b"/bin/true", b"--version"];
+    assert!(!may_be_named(b"/bin/true", &plain));
+}

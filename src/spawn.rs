@@ -228,6 +228,8 @@ struct Prepared {
     /// The merged envp (valid while `scratch` lives), or NULL when the child keeps its own.
     merged: Argv,
     line_at: usize,
+    /// The `KEY=VALUE\0` strings added to the child's envp: how many, and their bytes.
+    added: (usize, usize),
 }
 
 /// Maps scratch memory for `child` and fills it: the value of each missing key and the merged
@@ -270,10 +272,12 @@ fn prepare(s: &Session, host: &Block, plan: &Plan<'_>, env: &[*const c_char]) ->
         slots.get_mut(n)?.write(core::ptr::null());
         slots.as_ptr().cast()
     };
+    let added = (n - env.len(), arena.mark() + IMPLIED_FLAG.len());
     Some(Prepared {
         outcome,
         merged,
         line_at: envp_bytes + max_kv,
+        added,
         scratch,
     })
 }
@@ -499,7 +503,7 @@ const MAX_ARG_STRLEN: usize = 32 * 4096;
 /// a quarter of RLIMIT_STACK (at least 128 KiB, at most 6 MiB); with room for a script (its
 /// path once more, and its `#!` line). `search`: the path is found in PATH, so its length is
 /// not known yet.
-fn fits_with(child: &Child<'_>, argv: Argv, search: bool, merged: Argv) -> bool {
+fn fits_with(child: &Child<'_>, argv: Argv, search: bool, p: &Prepared) -> bool {
     const ARG_MAX: u64 = 32 * 4096;
     const STACK_CAP: u64 = 6 << 20;
     let limit = (crate::sys::stack_limit() / 4).clamp(ARG_MAX, STACK_CAP) as usize;
@@ -508,19 +512,23 @@ fn fits_with(child: &Child<'_>, argv: Argv, search: bool, merged: Argv) -> bool 
     } else {
         child.exe.len() + 1
     };
-    let mut need = 2 * path + SHEBANG_ROOM;
-    let mut ptrs = 2;
+    // The added strings are counted from what `prepare` wrote (an upper bound: the implied
+    // flag counted whether given or not); only the caller's are read.
+    let (added, added_bytes) = p.added;
+    if added_bytes >= MAX_ARG_STRLEN {
+        return false;
+    }
+    let mut need = 2 * path + SHEBANG_ROOM + added_bytes;
+    let mut ptrs = 2 + added;
     let mut probe = Probe::new();
-    for arr in [argv, merged] {
-        let Some(entries) = probe.array(arr, MAX_ENVP) else {
-            return false;
-        };
-        ptrs += entries.len();
-        for &e in entries {
-            match probe.cstr(e) {
-                Some(b) if b.len() < MAX_ARG_STRLEN => need += b.len() + 1,
-                _ => return false,
-            }
+    let Some(args) = probe.array(argv, MAX_ENVP) else {
+        return false;
+    };
+    ptrs += args.len() + child.env.len();
+    for &e in args.iter().chain(child.env) {
+        match probe.cstr(e) {
+            Some(b) if b.len() < MAX_ARG_STRLEN => need += b.len() + 1,
+            _ => return false,
         }
     }
     need += (ptrs + 1) * core::mem::size_of::<*const c_char>();
@@ -598,7 +606,7 @@ fn spawn_selected(
     // A spawn is not retried without the block: the child's file actions would run twice (a
     // file opened O_EXCL, a lock). So a block that would not fit is not added at all.
     let search = matches!(via, Via::PosixSpawnp);
-    let too_big = injected && !fits_with(child, argv, search, p.merged);
+    let too_big = injected && !fits_with(child, argv, search, &p);
     if too_big {
         injected = false;
         outcome.injected = 0;

@@ -287,3 +287,51 @@ pub fn prefix(entry: *const c_char, name: &[u8]) -> Option<*const c_char> {
         // SAFETY: the value starts after the `=`.
         .then(|| unsafe { entry.add(name.len() + 1) })
 }
+
+/// The host's values, built the first time a decision needs them: most children are decided by
+/// their command line alone, and a fork child would otherwise build them for each spawn.
+pub struct Lazy<'e> {
+    session: &'e Session,
+    envp: &'e [*const c_char],
+    view: core::cell::OnceCell<Option<View>>,
+}
+
+impl<'e> Lazy<'e> {
+    pub fn new(session: &'e Session, envp: &'e [*const c_char]) -> Lazy<'e> {
+        Lazy {
+            session,
+            envp,
+            view: core::cell::OnceCell::new(),
+        }
+    }
+
+    fn block(&self) -> Option<&Block> {
+        self.view
+            .get_or_init(|| view(self.session, self.envp))
+            .as_ref()
+            .map(View::host)
+    }
+
+    /// The values for a selected child, built now if no decision needed them yet; `None` if
+    /// they could not be (no memory): the child is then left alone.
+    pub fn into_view(self) -> Option<View> {
+        let _ = self.block();
+        self.view.into_inner().flatten()
+    }
+}
+
+/// An empty host where the values could not be had: nothing is given from them.
+impl Host for Lazy<'_> {
+    fn value(&self, i: usize) -> Option<&[u8]> {
+        self.block()?.value(i)
+    }
+    fn has(&self) -> u64 {
+        self.block().map_or(0, Host::has)
+    }
+    fn defaults(&self) -> u8 {
+        self.block().map_or(0, Host::defaults)
+    }
+    fn longest(&self) -> usize {
+        self.block().map_or(0, Host::longest)
+    }
+}

@@ -143,10 +143,12 @@ impl Writer<'_> {
         }
     }
 
-    fn write_counted(&self, buf: &[MaybeUninit<u8>], n: usize) -> bool {
-        let Some(line) = buf.get(..n) else {
+    fn write_counted(&self, buf: &mut [MaybeUninit<u8>], n: usize) -> bool {
+        if n > buf.len() {
             return false;
-        };
+        }
+        // The rest of the buffer is scratch for the write (a path component).
+        let (line, spare) = buf.split_at_mut(n);
         // SAFETY: the first `n` bytes were written by the line builder.
         let line = unsafe { core::slice::from_raw_parts(line.as_ptr().cast::<u8>(), n) };
         let may_raise = match &self.session.log {
@@ -155,21 +157,21 @@ impl Writer<'_> {
                 .map_or(0, |e| crate::sigwindow::raised_by(e.kind)),
             _ => crate::sigwindow::raised_by(0),
         };
-        let ok = crate::sigwindow::with_signals_blocked(may_raise, || self.write(line));
+        let ok = crate::sigwindow::with_signals_blocked(may_raise, || self.write(line, spare));
         if !ok {
             count_dropped();
         }
         ok
     }
 
-    fn write(&self, line: &[u8]) -> bool {
+    fn write(&self, line: &[u8], spare: &mut [MaybeUninit<u8>]) -> bool {
         match &self.session.log {
             LogTarget::Off => true,
             LogTarget::Stderr => self
                 .stderr
                 .is_some_and(|e| write_stderr(&e, self.owner, line)),
             LogTarget::File(path) => {
-                write_file(path.as_ptr(), self.session.process.privileged, line)
+                write_file(path.as_ptr(), self.session.process.privileged, line, spare)
             }
         }
     }
@@ -334,7 +336,12 @@ fn write_all(fd: c_int, line: &[u8]) -> bool {
 /// be closed and reused by the host): never through a symlink, never anything but a regular
 /// file that is not stdout; for a privileged process, only an existing file with one link
 /// owned by root or by the effective uid.
-fn write_file(path: *const c_char, privileged: bool, line: &[u8]) -> bool {
+fn write_file(
+    path: *const c_char,
+    privileged: bool,
+    line: &[u8],
+    spare: &mut [MaybeUninit<u8>],
+) -> bool {
     let mut flags = libc::O_WRONLY
         | libc::O_APPEND
         | libc::O_CLOEXEC
@@ -344,7 +351,7 @@ fn write_file(path: *const c_char, privileged: bool, line: &[u8]) -> bool {
     if !privileged {
         flags |= libc::O_CREAT;
     }
-    let Some(fd) = open_no_symlinks(path, flags, 0o644) else {
+    let Some(fd) = open_no_symlinks(path, flags, 0o644, spare) else {
         return false;
     };
     let ok = crate::sys::fstat(fd).is_some_and(|st| {
@@ -361,7 +368,12 @@ fn write_file(path: *const c_char, privileged: bool, line: &[u8]) -> bool {
 
 /// Opens an absolute path of which no component is a symlink: `openat2(RESOLVE_NO_SYMLINKS)`,
 /// or where that call is missing or filtered, one directory at a time with `O_NOFOLLOW`.
-fn open_no_symlinks(path: *const c_char, flags: c_int, mode: u32) -> Option<c_int> {
+fn open_no_symlinks(
+    path: *const c_char,
+    flags: c_int,
+    mode: u32,
+    spare: &mut [MaybeUninit<u8>],
+) -> Option<c_int> {
     // SAFETY: a NUL-terminated path.
     match crate::sys::ret(unsafe {
         crate::sys::openat_no_symlinks(libc::AT_FDCWD, path, flags, mode)
@@ -370,13 +382,18 @@ fn open_no_symlinks(path: *const c_char, flags: c_int, mode: u32) -> Option<c_in
         Err(libc::ENOSYS | libc::EPERM | libc::E2BIG | libc::EINVAL) => {}
         Err(_) => return None,
     }
-    open_walking(path, flags, mode)
+    open_walking(path, flags, mode, spare)
 }
 
 /// `open_no_symlinks` one directory at a time, where `openat2` is missing or filtered. Its own
 /// frame (a component buffer): never inlined into the writer, which every line goes through.
 #[inline(never)]
-fn open_walking(path: *const c_char, flags: c_int, mode: u32) -> Option<c_int> {
+fn open_walking(
+    path: *const c_char,
+    flags: c_int,
+    mode: u32,
+    name: &mut [MaybeUninit<u8>],
+) -> Option<c_int> {
     // SAFETY: a NUL-terminated string.
     let bytes = unsafe { core::ffi::CStr::from_ptr(path) }.to_bytes();
     let rest = bytes.strip_prefix(b"/")?;
@@ -389,7 +406,17 @@ fn open_walking(path: *const c_char, flags: c_int, mode: u32) -> Option<c_int> {
         .split(|&b| b == b'/')
         .filter(|p| !p.is_empty())
         .peekable();
-    let mut name = [0u8; 256];
+    // `name` is the caller's scratch (the log line's buffer past the line), not this frame's:
+    // a hook's stack stays small.
+    let name: &mut [u8] = {
+        let len = name.len().min(256);
+        let name = name.get_mut(..len)?;
+        for b in name.iter_mut() {
+            b.write(0);
+        }
+        // SAFETY: every byte was just written.
+        unsafe { core::slice::from_raw_parts_mut(name.as_mut_ptr().cast(), name.len()) }
+    };
     while let Some(part) = parts.next() {
         let last = parts.peek().is_none();
         // `..` is no symlink: it walks back up what was already opened without following one.

@@ -19,7 +19,7 @@ use core::mem::MaybeUninit;
 use mcp_env_shim_core::arena::Arena;
 use mcp_env_shim_core::config::Mode;
 use mcp_env_shim_core::jsonline::Line;
-use mcp_env_shim_core::session::{Plan, Session};
+use mcp_env_shim_core::session::{Host, Plan, Session};
 use mcp_env_shim_core::stdio::StdioSource;
 use mcp_env_shim_core::values::{Exists, Outcome, IMPLIED_FLAG};
 
@@ -169,7 +169,7 @@ fn key<'a>(p: *const c_char) -> Option<&'a [u8]> {
 #[inline(never)]
 fn plan<'a>(
     s: &Session,
-    host: &Block,
+    host: &impl Host,
     child: &Child<'a>,
     stdio: impl StdioSource,
 ) -> Option<Plan<'a>> {
@@ -397,14 +397,15 @@ pub unsafe fn exec(
     let Some(child) = read_child(exe, argv, envp) else {
         return call(envp);
     };
-    let Some(view) = crate::host::view(s, edge.envp) else {
-        return call(envp);
-    };
+    let host = crate::host::Lazy::new(s, edge.envp);
     // In an exec hook we are the child: its stdin and stdout are already in place.
-    let Some(plan) = plan(s, view.host(), &child, crate::stdio::of_self) else {
+    let Some(plan) = plan(s, &host, &child, crate::stdio::of_self) else {
         // A private copy of the host's values is unmapped before any exec (a vfork child
         // shares the gateway's memory): here, and in `exec_selected`.
-        drop(view);
+        drop(host);
+        return call(envp);
+    };
+    let Some(view) = host.into_view() else {
         return call(envp);
     };
     exec_selected(edge, view, (via, target), &child, &plan, envp, call)
@@ -564,11 +565,12 @@ pub unsafe fn spawn(
     };
     // SAFETY: the file actions as posix_spawn takes them (read defensively).
     let stdio = || unsafe { crate::stdio::of_spawn(actions) };
-    let Some(view) = crate::host::view(s, edge.envp) else {
+    let host = crate::host::Lazy::new(s, edge.envp);
+    let Some(plan) = plan(s, &host, &child, stdio) else {
+        drop(host);
         return call(pid_out, envp);
     };
-    let Some(plan) = plan(s, view.host(), &child, stdio) else {
-        drop(view);
+    let Some(view) = host.into_view() else {
         return call(pid_out, envp);
     };
     spawn_selected(

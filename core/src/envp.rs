@@ -130,6 +130,24 @@ pub fn client_defaults(has: impl IntoIterator<Item = bool>) -> u8 {
         .fold(0, |mask, (i, _)| mask | 1 << i)
 }
 
+/// What a child's environment kept of the host's, found only if a rule asks (in the library it
+/// needs the host's values, read on first use): a `ChildEnv`, or a function that finds it.
+pub trait EnvSource {
+    fn child_env(self) -> ChildEnv;
+}
+
+impl EnvSource for ChildEnv {
+    fn child_env(self) -> ChildEnv {
+        self
+    }
+}
+
+impl<F: FnOnce() -> ChildEnv> EnvSource for F {
+    fn child_env(self) -> ChildEnv {
+        self()
+    }
+}
+
 /// What a child's environment says about who built it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ChildEnv {

@@ -4,7 +4,7 @@
 
 use crate::config::Mode;
 use crate::detect::{classify, mentions_mcp, Arg, Reason};
-use crate::envp::ChildEnv;
+use crate::envp::{ChildEnv, EnvSource};
 use crate::names::{basename, is_option, package_name};
 use crate::patterns::Patterns;
 use crate::stdio::StdioSource;
@@ -35,7 +35,7 @@ impl Selector {
         mode: Mode,
         path: &'a [u8],
         argv: &[A],
-        env: ChildEnv,
+        env: impl EnvSource,
         stdio: impl StdioSource,
     ) -> Option<Selection<'a>> {
         if mode == Mode::Off || any_match(&self.exclude, path, argv) {
@@ -54,10 +54,10 @@ impl Selector {
                 server: v.server,
             });
         }
-        // The environment and the command line first, stdio last (system calls in the
-        // library): most children are no client's spawn.
-        if fresh_env(env)
-            && (v.runtime || v.transport || mentions_mcp(path, argv))
+        // The command line first, then the environment (the host's values, read on first use
+        // in the library), then stdio (system calls): most children are no client's spawn.
+        if (v.runtime || v.transport || mentions_mcp(path, argv))
+            && fresh_env(env.child_env())
             && stdio.stdio().can_be_transport()
         {
             return Some(Selection::unnamed(Reason::EnvDropped));
@@ -335,12 +335,16 @@ mod tests {
             host_defaults: HOST,
         };
         let unasked = || -> Stdio { panic!("stdio looked at") };
+        // Nor the environment (the host's values, in the library) for these two.
+        let no_env = || -> ChildEnv { panic!("the environment looked at") };
         let named: [&[u8]; 1] = [b"mcp-server-x"];
         assert!(s
-            .select(Mode::Mcp, b"mcp-server-x", &named, fresh, unasked)
+            .select(Mode::Mcp, b"mcp-server-x", &named, no_env, unasked)
             .is_some());
         let plain: [&[u8]; 2] = [b"ls", b"-l"];
-        assert!(s.select(Mode::Mcp, b"ls", &plain, fresh, unasked).is_none());
+        assert!(s
+            .select(Mode::Mcp, b"ls", &plain, no_env, unasked)
+            .is_none());
         let kept = ChildEnv {
             dropped: false,
             ..fresh

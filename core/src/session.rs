@@ -262,14 +262,14 @@ impl Session {
         let mut defaults = 0;
         let keys = env_keys.inspect(|k| defaults |= envp::client_default_bit(k));
         let present = self.table.presence(&self.keys, keys);
-        let dropped = envp::dropped(host.has(), present);
-        let env = ChildEnv {
-            dropped,
+        // The host's values only if a rule needs them, or once the child is selected.
+        let env = || ChildEnv {
+            dropped: envp::dropped(host.has(), present),
             defaults,
             host_defaults: host.defaults(),
         };
         let chosen = self.selector.select(self.mode, exe, args, env, stdio)?;
-        let lost = dropped || host.has() == 0;
+        let lost = envp::dropped(host.has(), present) || host.has() == 0;
         let allowed = if lost {
             self.all()
         } else {

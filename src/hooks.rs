@@ -195,17 +195,11 @@ pub unsafe extern "C" fn __mcp_env_shim_posix_spawn(
     unsafe { spawn_either(how, pid, path, actions, attr, argv, envp) }
 }
 
-/// Keeps `spawn_versions.c`'s definitions in the link: nothing calls them by name.
+/// Keeps `spawn_versions.c`'s definitions in the link: nothing calls them by name (the loader
+/// finds them by their versioned names), so only their addresses are taken here.
 #[cfg(target_arch = "x86_64")]
 #[used]
-static KEEP_SPAWN_VERSIONS: [unsafe extern "C" fn(
-    *mut pid_t,
-    *const c_char,
-    *const posix_spawn_file_actions_t,
-    *const posix_spawnattr_t,
-    Argv,
-    Argv,
-) -> c_int; 4] = [
+static KEEP_SPAWN_VERSIONS: [unsafe extern "C" fn(); 4] = [
     mcp_env_shim_posix_spawn_2_15,
     mcp_env_shim_posix_spawnp_2_15,
     mcp_env_shim_posix_spawn_2_2_5,
@@ -214,38 +208,10 @@ static KEEP_SPAWN_VERSIONS: [unsafe extern "C" fn(
 
 #[cfg(target_arch = "x86_64")]
 extern "C" {
-    fn mcp_env_shim_posix_spawn_2_15(
-        pid: *mut pid_t,
-        path: *const c_char,
-        actions: *const posix_spawn_file_actions_t,
-        attr: *const posix_spawnattr_t,
-        argv: Argv,
-        envp: Argv,
-    ) -> c_int;
-    fn mcp_env_shim_posix_spawnp_2_15(
-        pid: *mut pid_t,
-        path: *const c_char,
-        actions: *const posix_spawn_file_actions_t,
-        attr: *const posix_spawnattr_t,
-        argv: Argv,
-        envp: Argv,
-    ) -> c_int;
-    fn mcp_env_shim_posix_spawn_2_2_5(
-        pid: *mut pid_t,
-        path: *const c_char,
-        actions: *const posix_spawn_file_actions_t,
-        attr: *const posix_spawnattr_t,
-        argv: Argv,
-        envp: Argv,
-    ) -> c_int;
-    fn mcp_env_shim_posix_spawnp_2_2_5(
-        pid: *mut pid_t,
-        path: *const c_char,
-        actions: *const posix_spawn_file_actions_t,
-        attr: *const posix_spawnattr_t,
-        argv: Argv,
-        envp: Argv,
-    ) -> c_int;
+    fn mcp_env_shim_posix_spawn_2_15();
+    fn mcp_env_shim_posix_spawnp_2_15();
+    fn mcp_env_shim_posix_spawn_2_2_5();
+    fn mcp_env_shim_posix_spawnp_2_2_5();
 }
 
 /// `posix_spawn` (`how` bit 0 clear) or `posix_spawnp` (set); bit 1: the pre-2.15 version.

@@ -275,14 +275,25 @@ fn status_reads_the_config_exactly_as_the_library_does() {
 /// Runs `status` as another user when this test is root (root may write anywhere), so that a
 /// log owned by root with mode 0644 is one this user cannot append to, as in issue 7 item 6.
 fn status_as_other_user(log: &Path, json: bool) -> String {
+    use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mcp-env-shim"));
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let mut bin = PathBuf::from(env!("CARGO_BIN_EXE_mcp-env-shim"));
+    if root {
+        // The build may sit in a directory only root may enter (a clone in `mktemp -d`): the
+        // other user runs a copy next to the log.
+        let copy = log.with_file_name("mcp-env-shim");
+        std::fs::copy(&bin, &copy).unwrap();
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+        bin = copy;
+    }
+    let mut cmd = Command::new(&bin);
     cmd.env_clear().env("MCP_ENV_SHIM_LOG", log).arg("status");
     if json {
         cmd.arg("--json");
     }
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
+    if root {
         cmd.uid(65534).gid(65534);
     }
     let out = cmd.output().unwrap();

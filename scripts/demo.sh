@@ -15,6 +15,9 @@ SH
 chmod +x "$work/mcp-server-demo"
 printf 'demo CA\n' >"$work/openshell-ca.pem"
 printf 'demo bundle\n' >"$work/ca-bundle.pem"
+# The log file exists before the gateway starts: a process running as root (as here, often)
+# writes only to an existing log file, never creates one.
+: >"$work/shim.log"
 
 # The gateway: what the MCP SDKs do, env = HOME LOGNAME PATH SHELL TERM USER + declared env.
 gateway() {

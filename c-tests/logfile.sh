@@ -31,6 +31,11 @@ host() {
 }
 cp "$build/mcp-server-standin" "$dir/"
 chmod 0755 "$dir/mcp-server-standin"
+# A copy of the library nobody may load: the build may sit in a directory only root may enter
+# (a clone in `mktemp -d`).
+cp "$shim" "$dir/shim.so"
+chmod 0755 "$dir/shim.so"
+shim=$dir/shim.so
 
 # A dangling symlink planted in the world-writable directory.
 ln -s "$dir/planted-target" "$dir/dangling"

@@ -52,11 +52,19 @@ class Env:
     program's own name can make it look like an MCP server."""
 
     def __init__(self, shim: Path, build: Path) -> None:
-        self.shim, self.build = shim, build
         self.work = Path(f"/tmp/preload-tests-{os.getpid()}")
         shutil.rmtree(self.work, ignore_errors=True)
         self.work.mkdir(mode=0o755)
         os.chmod(self.work, 0o755)
+        # The library and the built programs, copied where `nobody` may read them: the checkout
+        # may sit in a directory only root may enter (a clone in `mktemp -d`).
+        shutil.copytree(build, self.work / "built")
+        shutil.copy(shim, self.work / shim.name)
+        shim, build = self.work / shim.name, self.work / "built"
+        for p in [build, *build.rglob("*")]:
+            os.chmod(p, 0o755 if p.is_dir() or os.access(p, os.X_OK) else 0o644)
+        os.chmod(shim, 0o755)
+        self.shim, self.build = shim, build
         bin_ = self.work / "bin"
         bin_.mkdir()
         for name in ("mcp-server-standin", "plain-child"):

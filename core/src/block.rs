@@ -114,6 +114,9 @@ pub const OPENSHELL_CA: &str = "openshell-ca.pem";
 /// The sandbox CA in each setup's directory, spelled out (no joining at load).
 pub const OPENSHELL_CA_PATH: &str = "/etc/openshell-tls/openshell-ca.pem";
 pub const OPENSHELL_SIDECAR_CA_PATH: &str = "/etc/openshell-tls/proxy/openshell-ca.pem";
+/// The same two paths NUL-terminated, for `stat` on the exec path.
+pub const OPENSHELL_CA_PATH_Z: &[u8] = b"/etc/openshell-tls/openshell-ca.pem\0";
+pub const OPENSHELL_SIDECAR_CA_PATH_Z: &[u8] = b"/etc/openshell-tls/proxy/openshell-ca.pem\0";
 pub const OPENSHELL_BUNDLE: &str = "ca-bundle.pem";
 /// The proxy of the network-namespace setup; the sidecar's is only ever taken from the host.
 pub const OPENSHELL_PROXY: &str = "http://10.200.0.1:3128";
@@ -205,6 +208,14 @@ mod tests {
 
     #[test]
     fn the_default_paths_name_the_openshell_files() {
+        assert_eq!(
+            OPENSHELL_CA_PATH_Z,
+            format!("{OPENSHELL_CA_PATH}\0").as_bytes()
+        );
+        assert_eq!(
+            OPENSHELL_SIDECAR_CA_PATH_Z,
+            format!("{OPENSHELL_SIDECAR_CA_PATH}\0").as_bytes()
+        );
         assert_eq!(CA_SUFFIX.strip_prefix('/'), Some(OPENSHELL_CA));
         assert_eq!(BUNDLE_SUFFIX.strip_prefix('/'), Some(OPENSHELL_BUNDLE));
     }

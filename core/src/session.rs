@@ -15,6 +15,7 @@ use crate::envp::bits;
 use crate::envp::{self, ChildEnv, KeyTable};
 use crate::select::Selector;
 use crate::stdio::StdioSource;
+use crate::values::Exists;
 use alloc::borrow::Cow;
 use alloc::boxed::Box;
 use alloc::ffi::CString;
@@ -222,9 +223,9 @@ pub struct Session {
     pub table: &'static KeyTable,
     /// Keys the config sets a value for.
     pub config_has: u64,
-    /// The sandbox's TLS directory when the host is an OpenShell sandbox: the built-in
-    /// defaults apply only then.
-    pub tls_dir: Option<Box<str>>,
+    /// Whether the host is an OpenShell sandbox, and its TLS directory: the built-in defaults
+    /// apply only then.
+    pub sandbox: Sandbox,
     pub selector: Selector,
     /// Reported in the log, with the first line this process writes (never on their own:
     /// under a global preload every process would print them).
@@ -341,7 +342,7 @@ impl Session {
             .max()
             .unwrap_or(0)
             .max(host.longest())
-            .max(self.tls_dir.as_deref().map_or(0, str::len) + block::LONGEST_DEFAULT);
+            .max(self.sandbox.longest_dir() + block::LONGEST_DEFAULT);
         self.names_len + self.keys.len() * (2 + longest)
     }
 
@@ -435,7 +436,7 @@ impl Session {
             }
         }
 
-        let tls_dir = sandbox_tls_dir(&setting, fs);
+        let sandbox = Sandbox::new(&setting);
         let names_len: usize = if keys.len() == BUILTIN.len() {
             BUILTIN_NAMES
         } else {
@@ -457,7 +458,7 @@ impl Session {
             table,
             keys,
             config_has,
-            tls_dir: tls_dir.map(String::into_boxed_str),
+            sandbox,
             selector,
             warnings,
             names_len,
@@ -472,7 +473,7 @@ impl Session {
             keys: Vec::new(),
             table: &EMPTY_TABLE,
             config_has: 0,
-            tls_dir: None,
+            sandbox: Sandbox::default(),
             selector: Selector::default(),
             warnings,
             names_len: 0,
@@ -544,28 +545,51 @@ fn log_target(named: Option<Vec<u8>>, config: &Config, warnings: &mut Vec<String
     }
 }
 
-/// The sandbox's TLS directory when the host is an OpenShell sandbox (`OPENSHELL_SANDBOX=1`,
-/// or the sandbox CA exists): `OPENSHELL_PROXY_TLS_DIR`, else the directory that holds the CA
-/// (the network-namespace setup's or the sidecar's). `None` outside a sandbox.
-fn sandbox_tls_dir(setting: &dyn Fn(&str) -> Option<String>, fs: &dyn Fs) -> Option<String> {
-    let flagged = setting("OPENSHELL_SANDBOX").as_deref() == Some("1");
-    if let Some(d) = setting("OPENSHELL_PROXY_TLS_DIR").filter(|d| !d.is_empty()) {
-        let d = d.trim_end_matches('/').to_string();
-        let has_ca = fs.exists(&concat(&[&d, "/", block::OPENSHELL_CA]));
-        return (flagged || has_ca).then_some(d);
+/// Whether the host is an OpenShell sandbox (`OPENSHELL_SANDBOX=1`, or the sandbox CA exists)
+/// and its TLS directory: `OPENSHELL_PROXY_TLS_DIR`, else the directory that holds the CA (the
+/// network-namespace setup's or the sidecar's). The settings are read at load; the files are
+/// looked at only when a child first needs a default (`tls_dir`), not by every process at load.
+#[derive(Clone, Debug, Default)]
+pub struct Sandbox {
+    flagged: bool,
+    /// `OPENSHELL_PROXY_TLS_DIR` without a trailing `/`, and its CA's path with a NUL.
+    moved: Option<(Box<str>, Box<[u8]>)>,
+}
+
+impl Sandbox {
+    fn new(setting: &dyn Fn(&str) -> Option<String>) -> Sandbox {
+        let flagged = setting("OPENSHELL_SANDBOX").as_deref() == Some("1");
+        let moved = setting("OPENSHELL_PROXY_TLS_DIR")
+            .filter(|d| !d.is_empty())
+            .map(|d| {
+                let d = d.trim_end_matches('/');
+                let ca = concat(&[d, "/", block::OPENSHELL_CA, "\0"]);
+                (d.into(), ca.into_bytes().into_boxed_slice())
+            });
+        Sandbox { flagged, moved }
     }
-    for (d, ca) in [
-        (block::OPENSHELL_TLS_DIR, block::OPENSHELL_CA_PATH),
-        (
-            block::OPENSHELL_SIDECAR_TLS_DIR,
-            block::OPENSHELL_SIDECAR_CA_PATH,
-        ),
-    ] {
-        if fs.exists(ca) {
-            return Some(d.to_string());
+
+    /// The TLS directory when the host is a sandbox, as the files are now; `None` outside one.
+    pub fn tls_dir(&self, fs: &impl Exists) -> Option<&str> {
+        if let Some((dir, ca)) = &self.moved {
+            return (self.flagged || fs.exists(ca)).then_some(dir);
         }
+        if fs.exists(block::OPENSHELL_CA_PATH_Z) {
+            return Some(block::OPENSHELL_TLS_DIR);
+        }
+        if fs.exists(block::OPENSHELL_SIDECAR_CA_PATH_Z) {
+            return Some(block::OPENSHELL_SIDECAR_TLS_DIR);
+        }
+        self.flagged.then_some(block::OPENSHELL_TLS_DIR)
     }
-    flagged.then(|| block::OPENSHELL_TLS_DIR.to_string())
+
+    /// The longest directory `tls_dir` may give: a bound for a child's strings.
+    pub fn longest_dir(&self) -> usize {
+        self.moved
+            .as_ref()
+            .map_or(0, |(d, _)| d.len())
+            .max(block::OPENSHELL_SIDECAR_TLS_DIR.len())
+    }
 }
 
 /// Joins strings into one exact allocation: cheaper at load time than `format!`, which every

@@ -348,7 +348,11 @@ fn the_sandbox_flag_and_a_moved_tls_dir_are_honoured() {
         Some("/etc/openshell-tls/proxy/openshell-ca.pem")
     );
     let s = prepare(&[], false, &FakeFs::default());
-    assert_eq!(s.tls_dir, None, "no flag, no CA: not a sandbox");
+    assert_eq!(
+        s.sandbox.tls_dir(&FakeFs::default()),
+        None,
+        "no flag, no CA: not a sandbox"
+    );
 }
 
 #[test]

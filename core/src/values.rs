@@ -64,8 +64,10 @@ impl Session {
         mut each: impl FnMut(usize, usize, &Source),
     ) -> Outcome {
         let mut o = Outcome::default();
+        // Whether the host is a sandbox: looked at once per child, and only if a key needs it.
+        let mut sandbox = None;
         for i in bits(plan.candidates) {
-            match self.resolve(host, i, plan.lost, out, fs) {
+            match self.resolve_with(host, i, plan.lost, out, fs, &mut sandbox) {
                 Ok((start, source)) => {
                     o.injected |= 1 << i;
                     each(i, start, &source);
@@ -91,6 +93,19 @@ impl Session {
         lost: bool,
         out: &mut Arena<'_>,
         fs: &impl Exists,
+    ) -> Result<(usize, Source), Why> {
+        self.resolve_with(host, i, lost, out, fs, &mut None)
+    }
+
+    /// `resolve`, with the sandbox's TLS directory once found (`sandbox`: `None` until then).
+    fn resolve_with<'s>(
+        &'s self,
+        host: &impl Host,
+        i: usize,
+        lost: bool,
+        out: &mut Arena<'_>,
+        fs: &impl Exists,
+        sandbox: &mut Option<Option<&'s str>>,
     ) -> Result<(usize, Source), Why> {
         let key = self.keys.get(i).ok_or(Why::NoValue)?;
         let own = [
@@ -118,10 +133,8 @@ impl Session {
                 Err(w) => why = w,
             }
         }
-        let default = self
-            .tls_dir
-            .as_deref()
-            .and_then(|dir| block::openshell_default(key.kind, dir));
+        let dir = *sandbox.get_or_insert_with(|| self.sandbox.tls_dir(fs));
+        let default = dir.and_then(|dir| block::openshell_default(key.kind, dir));
         if let Some((a, b)) = default {
             match write(key, a.as_bytes(), b.as_bytes(), out, fs) {
                 Ok(at) => return Ok((at, Source::OpenShell)),

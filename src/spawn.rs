@@ -184,7 +184,7 @@ fn plan<'a>(
     )
 }
 
-/// Existence of CA files, by stat(2), for one child. The block's CA keys mostly name the same
+/// Existence of CA files (`sys::exists`), for one child. The block's CA keys mostly name the same
 /// one or two files: a path found to exist is remembered (the arena bytes it points at stay
 /// put) and not stat'ed again for the next key.
 #[derive(Default)]
@@ -207,7 +207,7 @@ impl Exists for Stat {
             return true;
         }
         // SAFETY: NUL-terminated, just checked.
-        if unsafe { crate::sys::stat(path.as_ptr().cast()) }.is_none() {
+        if !unsafe { crate::sys::exists(path.as_ptr().cast()) } {
             return false;
         }
         let mut found = found;

@@ -351,6 +351,40 @@ pub unsafe fn faccessat(dir: c_int, path: *const c_char, mode: c_int) -> isize {
     unsafe { sys!(libc::SYS_faccessat, dir, path, mode) }
 }
 
+/// Whether `path` exists, as `stat` would say with the effective ids, without a stat buffer
+/// on the caller's stack (the exec path's frames stay small): `faccessat2(F_OK, AT_EACCESS)`,
+/// or where that call is missing or filtered, an `O_PATH` open.
+///
+/// # Safety
+/// `path` is a NUL-terminated string.
+pub unsafe fn exists(path: *const c_char) -> bool {
+    const SYS_FACCESSAT2: libc::c_long = 439;
+    // SAFETY: the caller's promise.
+    match ret(unsafe {
+        sys!(
+            SYS_FACCESSAT2,
+            libc::AT_FDCWD,
+            path,
+            libc::F_OK,
+            libc::AT_EACCESS
+        )
+    }) {
+        Ok(_) => true,
+        Err(libc::ENOSYS | libc::EPERM | libc::EINVAL) => {
+            let flags = libc::O_PATH | libc::O_CLOEXEC;
+            // SAFETY: as above.
+            match ret(unsafe { openat(libc::AT_FDCWD, path, flags, 0) }) {
+                Ok(fd) => {
+                    close(fd as c_int);
+                    true
+                }
+                Err(_) => false,
+            }
+        }
+        Err(_) => false,
+    }
+}
+
 /// # Safety
 /// `path` is NUL-terminated, `buf` writable for `len` bytes.
 pub unsafe fn readlink(path: *const c_char, buf: *mut u8, len: usize) -> isize {

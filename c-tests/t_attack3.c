@@ -6,6 +6,11 @@
  *              the original argv+environ strings. A server it spawns afterwards must still be
  *              given the host's HTTPS_PROXY, as it had when the shim loaded: the shim kept only
  *              the load-time pointers and reads the strings behind them at the first spawn.
+ *   signest    a signal handler that runs during a log write (the window with SIGPIPE, SIGXFSZ
+ *              and SIGTTOU blocked) first posix_spawns an MCP server (whose hook writes a line
+ *              of its own) and then execs a crash reporter: the reporter must not inherit the
+ *              three signals blocked (the nested write's record replaced the outer one's, and
+ *              its end dropped it).
  * The write's window is entered deterministically with dnotify, as in t_attack2. */
 #define _GNU_SOURCE
 #include "check.h"
@@ -144,8 +149,54 @@ static void t_proctitle(void)
     free(want_copy);
 }
 
+/* --- signest ------------------------------------------------------------------------------ */
+
+#define SIGNEST_OUT "out/attack3-signest.status"
+static volatile sig_atomic_t signest_ran, signest_spawned;
+
+static void on_write_spawn_then_exec(int sig)
+{
+    (void)sig;
+    if (signest_ran)
+        return;
+    signest_ran = 1;
+    char *argv[] = {STANDIN, "/dev/null", NULL};
+    pid_t c;
+    if (posix_spawn(&c, "./" STANDIN, NULL, NULL, argv, bare_envp()) == 0) {
+        signest_spawned = 1;
+        waitpid(c, NULL, 0);
+    }
+    exec_reporter(SIGNEST_OUT);
+}
+
+static void t_signest(void)
+{
+    unlink(SIGNEST_OUT);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct sigaction sa = {.sa_handler = on_write_spawn_then_exec};
+        sigaction(SIGUSR1, &sa, NULL);
+        signal_on_log_write(SIGUSR1);
+        char *argv[] = {STANDIN, "/dev/null", NULL};
+        pid_t c;
+        if (posix_spawn(&c, "./" STANDIN, NULL, NULL, argv, bare_envp()) == 0)
+            waitpid(c, NULL, 0);
+        _exit(3); /* no signal came during the write */
+    }
+    int status = wait_exit(pid);
+    unsigned long long blocked = 0, pending = 0;
+    int found = read_status(SIGNEST_OUT, &blocked, &pending);
+    check(status == 0 && found && (blocked & THREE) == 0,
+          "signest: a crash reporter exec'd by a handler that ran during a log write, after "
+          "the handler posix_spawned an MCP server, does not inherit SIGPIPE/SIGTTOU/SIGXFSZ "
+          "blocked (status %d, %s, SigBlk %016llx)",
+          status, found ? "the reporter ran" : "no reporter ran", blocked);
+}
+
 int main(void)
 {
     t_proctitle(); /* first: before any spawn of this process builds the host's values */
+    t_signest();
     return check_status();
 }

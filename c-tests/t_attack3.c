@@ -11,6 +11,17 @@
  *              of its own) and then execs a crash reporter: the reporter must not inherit the
  *              three signals blocked (the nested write's record replaced the outer one's, and
  *              its end dropped it).
+ *   sigaltstale  a record of a window that is over passes the liveness test (same thread
+ *              pointer, the three signals blocked, deeper on the stack or on the alternate
+ *              stack), and the shim unblocks them for an exec the host made with them blocked
+ *              (and takes a pending SIGXFSZ off):
+ *                jump   a handler left the write by siglongjmp (a timeout around an exec);
+ *                       later a crash handler on the alternate stack, with every signal in its
+ *                       sa_mask (as crash handlers have), execs a crash reporter;
+ *                vfork  a vfork child was killed inside its write (the OOM killer; seccomp
+ *                       traps rt_sigpending and the SIGSYS handler kills the child there); later
+ *                       the parent blocks every signal and, deeper on its stack, execs a helper.
+ *              The program started must have every signal blocked and SIGXFSZ still pending.
  * The write's window is entered deterministically with dnotify, as in t_attack2. */
 #define _GNU_SOURCE
 #include "check.h"
@@ -194,9 +205,148 @@ static void t_signest(void)
           status, found ? "the reporter ran" : "no reporter ran", blocked);
 }
 
+/* --- sigaltstale -------------------------------------------------------------------------- */
+
+#define ALTSTALE_OUT "out/attack3-sigaltstale.status"
+static sigjmp_buf altstale_jump;
+static char altstack[64 * 1024];
+
+static void on_write_jump(int sig)
+{
+    (void)sig;
+    siglongjmp(altstale_jump, 1);
+}
+
+static void on_crash_report(int sig)
+{
+    (void)sig;
+    exec_reporter(ALTSTALE_OUT);
+}
+
+/* Leaves a record of an abandoned window: a handler jumps out of the exec hook's log write. */
+static int abandon_window_by_jump(void)
+{
+    struct sigaction sa = {.sa_handler = on_write_jump};
+    sigaction(SIGUSR1, &sa, NULL);
+    if (sigsetjmp(altstale_jump, 1) == 0) {
+        signal_on_log_write(SIGUSR1);
+        char *argv[] = {STANDIN, "/dev/null", NULL};
+        execve("./" STANDIN, argv, bare_envp());
+        return 0; /* neither exec'd nor interrupted by the write's signal */
+    }
+    return 1;
+}
+
+static pid_t vkill_parent;
+
+static void on_sigsys_in_window(int sig)
+{
+    (void)sig;
+    if (syscall(SYS_getpid) != vkill_parent)
+        syscall(SYS_kill, syscall(SYS_getpid), SIGKILL); /* a vfork child: killed here */
+}
+
+/* Leaves a record of a window whose task is gone: a vfork child killed inside its write. */
+static int abandon_window_by_kill(void)
+{
+    vkill_parent = getpid();
+    struct sigaction sa = {.sa_handler = on_sigsys_in_window};
+    sigaction(SIGSYS, &sa, NULL);
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_rt_sigpending, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {.len = sizeof f / sizeof f[0], .filter = f};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+        _exit(90);
+    char *argv[] = {STANDIN, "/dev/null", NULL};
+    char **env = bare_envp();
+    pid_t pid = vfork();
+    if (pid == 0) {
+        execve("./" STANDIN, argv, env);
+        _exit(127);
+    }
+    return wait_exit(pid) == 128 + SIGKILL;
+}
+
+/* Runs `f` some 64 KiB deeper on the stack than the caller. */
+static void __attribute__((noinline)) deeper(int depth, void (*f)(void))
+{
+    volatile char pad[4096];
+    pad[0] = (char)depth;
+    if (depth > 0)
+        deeper(depth - 1, f);
+    else
+        f();
+    __asm__ volatile("" ::"r"(pad) : "memory");
+}
+
+static void block_all_and_exec(void)
+{
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+    raise(SIGXFSZ); /* pending, blocked: the helper's to collect */
+    exec_reporter(ALTSTALE_OUT);
+}
+
+static void t_sigaltstale(void)
+{
+    static const char *const HOW[] = {"jump", "vfork"};
+    for (int how = 0; how < 2; how++) {
+        unlink(ALTSTALE_OUT);
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid == 0) {
+            if (how == 0) {
+                if (!abandon_window_by_jump())
+                    _exit(3);
+                stack_t ss = {.ss_sp = altstack, .ss_size = sizeof altstack};
+                struct sigaction sa = {.sa_handler = on_crash_report, .sa_flags = SA_ONSTACK};
+                sigfillset(&sa.sa_mask);
+                if (sigaltstack(&ss, NULL) != 0 || sigaction(SIGSEGV, &sa, NULL) != 0)
+                    _exit(91);
+                /* A pending SIGXFSZ the host blocks; then the crash. */
+                sigset_t x;
+                sigemptyset(&x);
+                sigaddset(&x, SIGXFSZ);
+                sigprocmask(SIG_BLOCK, &x, NULL);
+                raise(SIGXFSZ);
+                raise(SIGSEGV);
+                _exit(4);
+            }
+            if (!abandon_window_by_kill())
+                _exit(3);
+            deeper(16, block_all_and_exec);
+            _exit(4);
+        }
+        int status = wait_exit(pid);
+        if (status == 3) {
+            check(1, "sigaltstale %s: (skipped) no window was abandoned", HOW[how]);
+            continue;
+        }
+        unsigned long long blocked = 0, pending = 0;
+        int found = read_status(ALTSTALE_OUT, &blocked, &pending);
+        unsigned long long xfsz = 1ULL << (SIGXFSZ - 1);
+        check(status == 0 && found && (blocked & THREE) == THREE,
+              "sigaltstale %s: a program exec'd with every signal blocked, after a log write's "
+              "window was abandoned (%s), keeps SIGPIPE/SIGTTOU/SIGXFSZ blocked (status %d, %s, "
+              "SigBlk %016llx)",
+              HOW[how], how ? "its vfork child killed in it" : "a handler's siglongjmp",
+              status, found ? "the program ran" : "no program ran", blocked);
+        check(found && (pending & xfsz) != 0,
+              "sigaltstale %s: the host's pending SIGXFSZ is still pending in the program, not "
+              "taken off by the shim (pending %016llx)", HOW[how], pending);
+    }
+}
+
 int main(void)
 {
     t_proctitle(); /* first: before any spawn of this process builds the host's values */
     t_signest();
+    t_sigaltstale();
     return check_status();
 }

@@ -22,6 +22,10 @@
  *                       traps rt_sigpending and the SIGSYS handler kills the child there); later
  *                       the parent blocks every signal and, deeper on its stack, execs a helper.
  *              The program started must have every signal blocked and SIGXFSZ still pending.
+ *   earlycompat  a program built against glibc's pre-2.15 posix_spawn (GLIBC_2.2.5: an
+ *              executable without #! runs through /bin/sh) whose library constructor spawns
+ *              such a script before the shim's constructor has run: that spawn, and main's
+ *              later one, must run the script as without the shim (not fail with ENOEXEC).
  * The write's window is entered deterministically with dnotify, as in t_attack2. */
 #define _GNU_SOURCE
 #include "check.h"
@@ -343,10 +347,45 @@ static void t_sigaltstale(void)
     }
 }
 
+/* --- earlycompat -------------------------------------------------------------------------- */
+
+static void t_earlycompat(void)
+{
+#if defined(__x86_64__)
+    const char *script = "out/attack3-noshebang.sh";
+    FILE *f = fopen(script, "w");
+    if (!f)
+        die("earlycompat: %s", script);
+    fputs("exit 0\n", f);
+    fclose(f);
+    chmod(script, 0755);
+    const char *const set[] = {"EARLYCOMPAT_SCRIPT=out/attack3-noshebang.sh", NULL};
+    char **env = env_with(set, NULL);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char *argv[] = {"earlycompat", (char *)script, NULL};
+        execve("./earlycompat", argv, env);
+        _exit(127);
+    }
+    int status = wait_exit(pid);
+    free(env);
+    check(status == 0,
+          "earlycompat: glibc's pre-2.15 posix_spawn of a script without #!, called from a "
+          "library constructor before the shim's and again from main, runs it through /bin/sh "
+          "both times (status %d%s%s)", status,
+          status == 8 ? ": the constructor did not spawn" : (status & 1) ? ": the constructor's spawn failed" : "",
+          status != 8 && (status & 2) ? ": main's spawn failed" : "");
+#else
+    check(1, "earlycompat: (skipped) no pre-2.15 posix_spawn on this architecture");
+#endif
+}
+
 int main(void)
 {
     t_proctitle(); /* first: before any spawn of this process builds the host's values */
     t_signest();
     t_sigaltstale();
+    t_earlycompat();
     return check_status();
 }

@@ -26,6 +26,13 @@
  *              executable without #! runs through /bin/sh) whose library constructor spawns
  *              such a script before the shim's constructor has run: that spawn, and main's
  *              later one, must run the script as without the shim (not fail with ENOEXEC).
+ *   datalimit  a program started with a large environment (2500 variables: a CI job, a build)
+ *              under an RLIMIT_DATA it runs within: the shim's constructor copies the
+ *              environment array into a 64 KiB mapping its arena cannot hold, the mapping is
+ *              refused, and the allocation failure aborts the process at load. For every limit
+ *              from 100 to 400 KiB at which /bin/true runs without the shim, it must not be
+ *              killed by a signal with it (the loader refusing to map the library, exit 127,
+ *              is not the shim's code).
  * The write's window is entered deterministically with dnotify, as in t_attack2. */
 #define _GNU_SOURCE
 #include "check.h"
@@ -381,11 +388,66 @@ static void t_earlycompat(void)
 #endif
 }
 
+/* --- datalimit --------------------------------------------------------------------------- */
+
+/* /bin/true with `env` under RLIMIT_DATA `kb` KiB: its wait status as wait_exit gives it. */
+static int true_with_limit(char **env, long kb)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rlimit r = {.rlim_cur = (rlim_t)kb * 1024, .rlim_max = (rlim_t)kb * 1024};
+        if (setrlimit(RLIMIT_DATA, &r) != 0)
+            _exit(90);
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 2); /* the loader's own complaints */
+        char *argv[] = {"true", NULL};
+        execve("/bin/true", argv, env);
+        _exit(126);
+    }
+    return wait_exit(pid);
+}
+
+static void t_datalimit(void)
+{
+    enum { VARS = 2500 };
+    const char *shim = getenv("LD_PRELOAD");
+    if (!shim)
+        die("datalimit: no LD_PRELOAD");
+    char **with = calloc(VARS + 3, sizeof *with), **without = calloc(VARS + 3, sizeof *without);
+    static char vars[VARS][24];
+    char preload[4200];
+    snprintf(preload, sizeof preload, "LD_PRELOAD=%s", shim);
+    with[0] = preload;
+    for (int i = 0; i < VARS; i++) {
+        snprintf(vars[i], sizeof vars[i], "BUILD_VAR_%d=x", i);
+        with[i + 1] = without[i] = vars[i];
+    }
+    fflush(stdout);
+    long bad_kb = 0;
+    int bad_status = 0, ran = 0;
+    for (long kb = 100; kb <= 400 && !bad_kb; kb += 4) {
+        if (true_with_limit(without, kb) != 0)
+            continue;
+        ran++;
+        int st = true_with_limit(with, kb);
+        if (st > 128)
+            bad_kb = kb, bad_status = st;
+    }
+    check(ran > 0 && !bad_kb,
+          "datalimit: a program with %d environment variables that runs under an RLIMIT_DATA "
+          "is not killed at load by the preloaded shim (%s; %ld KiB: status %d)",
+          VARS, ran ? "it runs without the shim" : "it never ran without the shim", bad_kb,
+          bad_status);
+    free(with);
+    free(without);
+}
+
 int main(void)
 {
     t_proctitle(); /* first: before any spawn of this process builds the host's values */
     t_signest();
     t_sigaltstale();
     t_earlycompat();
+    t_datalimit();
     return check_status();
 }

@@ -1,11 +1,5 @@
 /* t_attack3.c — the third round of a hostile host against the shim: each case is something a
  * real program does, that works without the shim and must work the same with it.
- *   proctitle  a gateway that sets its process title the way setproctitle does (Python's
- *              setproctitle, PostgreSQL, nginx, Ruby's $0=): it moves its environment to new
- *              memory (environ and getenv still give every value) and writes the title over
- *              the original argv+environ strings. A server it spawns afterwards must still be
- *              given the host's HTTPS_PROXY, as it had when the shim loaded: the shim kept only
- *              the load-time pointers and reads the strings behind them at the first spawn.
  *   signest    a signal handler that runs during a log write (the window with SIGPIPE, SIGXFSZ
  *              and SIGTTOU blocked) first posix_spawns an MCP server (whose hook writes a line
  *              of its own) and then execs a crash reporter: the reporter must not inherit the
@@ -112,63 +106,6 @@ __attribute__((unused)) static void exec_reporter(const char *out)
     char *env[] = {"PATH=/usr/bin:/bin", NULL};
     execve("/bin/cat", argv, env);
     _exit(126);
-}
-
-/* --- proctitle ---------------------------------------------------------------------------- */
-
-static void t_proctitle(void)
-{
-    const char *want = getenv("HTTPS_PROXY");
-    if (!want)
-        die("proctitle: the host has no HTTPS_PROXY");
-    char *want_copy = strdup(want);
-    unlink("out/attack3-proctitle.env");
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        /* setproctitle: the environment moves to new memory, then the title is written over
-         * the contiguous argv+environ strings, the rest zeroed. */
-        size_t n = 0;
-        while (environ[n])
-            n++;
-        char **moved = calloc(n + 1, sizeof *moved);
-        char *lo = environ[0], *hi = environ[0];
-        for (size_t i = 0; i < n; i++) {
-            moved[i] = strdup(environ[i]);
-            if (environ[i] < lo)
-                lo = environ[i];
-            if (environ[i] + strlen(environ[i]) + 1 > hi)
-                hi = environ[i] + strlen(environ[i]) + 1;
-        }
-        char **old = environ;
-        environ = moved;
-        (void)old;
-        memset(lo, 0, (size_t)(hi - lo));
-        snprintf(lo, (size_t)(hi - lo), "gateway: worker process");
-        const char *still = getenv("HTTPS_PROXY");
-        if (!still || strcmp(still, want_copy) != 0)
-            _exit(90); /* the host's own view must be intact */
-        char *argv[] = {STANDIN, "out/attack3-proctitle.env", NULL};
-        pid_t c;
-        if (posix_spawn(&c, "./" STANDIN, NULL, NULL, argv, bare_envp()) != 0)
-            _exit(91);
-        _exit(wait_exit(c) == 0 ? 0 : 92);
-    }
-    int status = wait_exit(pid);
-    struct dump d;
-    if (!check(status == 0 && dump_read("out/attack3-proctitle.env", &d) == 0,
-               "proctitle: a gateway that set its process title spawned a server (status %d)",
-               status)) {
-        free(want_copy);
-        return;
-    }
-    const char *got = dump_get(&d, "HTTPS_PROXY");
-    check(got && strcmp(got, want_copy) == 0,
-          "proctitle: the server is given the host's HTTPS_PROXY=%s after the host set its "
-          "process title over its original environment strings (given: %s)",
-          want_copy, got ? got : "none");
-    dump_free(&d);
-    free(want_copy);
 }
 
 /* --- signest ------------------------------------------------------------------------------ */
@@ -444,7 +381,6 @@ static void t_datalimit(void)
 
 int main(void)
 {
-    t_proctitle(); /* first: before any spawn of this process builds the host's values */
     t_signest();
     t_sigaltstale();
     t_earlycompat();

@@ -3,8 +3,10 @@
 //! most never start a program. They come from the environment the process had when it loaded
 //! (a copy of that envp array, made at load: a program that later clears or edits its
 //! `environ`, as `env -i` and libuv's child do before exec, does not change what the gateway
-//! had), and are copied when read, so that a later `setproctitle` over the original strings
-//! cannot change them.
+//! had). The strings are read where they are, when the values are built: a program that
+//! writes its title over its original environment strings (`setproctitle`) before its first
+//! spawn loses the values it overwrote (a README limit: copying them at load would cost every
+//! process under `/etc/ld.so.preload` a page).
 //!
 //! Building is async-signal-safe (static memory, raw system calls, no lock, no panic), as it
 //! happens in a hook: once in a process that spawns through `posix_spawn`; once in the memory

@@ -66,8 +66,17 @@ impl Real {
             // dlsym cannot name a version: looked up in the object that has the default
             // `posix_spawn` (libc), whose tables were kept at load; else not found (the hook
             // then uses the default one).
-            let found = spawn_object().and_then(|o| o.lookup_version(self.name, version));
-            self.set(found.map_or(core::ptr::null_mut(), |a| a as *mut c_void));
+            let kept = spawn_object();
+            let found = kept
+                .or_else(find_spawn_object)
+                .and_then(|o| o.lookup_version(self.name, version));
+            match found {
+                Some(addr) => self.set(addr as *mut c_void),
+                // Before the constructor (a spawn from another library's constructor) a miss
+                // is not final: the constructor's own search may still find it.
+                None if kept.is_some() => self.set(core::ptr::null_mut()),
+                None => {}
+            }
             return;
         }
         let handle = if self.global {
@@ -174,6 +183,23 @@ fn keep_spawn_object(o: crate::link::Object) {
         let kept = alloc::boxed::Box::into_raw(alloc::boxed::Box::new(o));
         root.store(kept.cast(), Ordering::Release);
     }
+}
+
+/// The object that defines `posix_spawn`, searched for now: before the constructor has kept
+/// it (a spawn from another library's constructor; the process is still in the loader, one
+/// thread).
+fn find_spawn_object() -> Option<crate::link::Object> {
+    let mut buf = [core::mem::MaybeUninit::uninit(); 128];
+    let aux = crate::init::auxv(0, core::ptr::null(), core::ptr::null(), &mut buf);
+    let (phdr, phnum) = (
+        crate::init::aux_value(aux, libc::AT_PHDR)?,
+        crate::init::aux_value(aux, libc::AT_PHNUM)?,
+    );
+    let mut after = crate::link::After::new();
+    after.find(phdr, phnum).then_some(())?;
+    after
+        .lookup_object(POSIX_SPAWN.name, false)
+        .map(|(_, object)| object)
 }
 
 fn spawn_object() -> Option<crate::link::Object> {

@@ -282,10 +282,12 @@ fn read_proc(pid: c_int, name: &str, max: usize) -> Option<Vec<u8>> {
         crate::sys::openat(libc::AT_FDCWD, path.as_ptr().cast(), flags, 0)
     })
     .ok()? as c_int;
-    let mut data: Vec<u8> = Vec::with_capacity(8192);
+    let mut data: Vec<u8> = Vec::new();
     loop {
-        if data.len() == data.capacity() {
-            data.reserve(8192);
+        // Asked for, not demanded: a process near its memory limit reads less, never aborts.
+        if data.len() == data.capacity() && data.try_reserve(8192).is_err() {
+            crate::sys::close(fd);
+            return None;
         }
         let room = data.spare_capacity_mut();
         // SAFETY: `room` is writable for its length.

@@ -50,6 +50,13 @@ static INIT: extern "C" fn(c_int, Argv, Argv) = init;
 
 /// glibc calls each initialiser with `(argc, argv, envp)`.
 extern "C" fn init(argc: c_int, argv: Argv, envp: Argv) {
+    // Every allocation below must succeed (a failed one would abort the host): the memory is
+    // set aside first, where the static arena may not do (a large environment: its copy takes
+    // 8 bytes a variable, a healing server's list of its keys 16), and a process that cannot
+    // have it is left alone entirely. The config's own memory is set aside when it is read.
+    if !crate::rt::room_for(LOAD_BYTES + 24 * count(crate::real::current_environ())) {
+        return;
+    }
     let mut buf = [MaybeUninit::uninit(); 128];
     let aux = auxv(argc, argv, envp, &mut buf);
     crate::real::resolve_all(
@@ -84,6 +91,22 @@ extern "C" fn init(argc: c_int, argv: Argv, envp: Argv) {
     let edge = Box::into_raw(Box::new(edge));
     crate::rt::root(crate::rt::EDGE).store(edge.cast(), Ordering::Release);
     crate::rt::trim();
+}
+
+/// What the constructor allocates besides what grows with the environment, with room to spare:
+/// the session and the edge (about 3 KiB), a healing server's arguments, values and log line
+/// (about 6 KiB). Its parent's environment is read into memory asked for without aborting
+/// (`heal::read_proc`). With a usual environment it all fits the static arena: no mapping.
+const LOAD_BYTES: usize = 12 << 10;
+
+/// The entries of a NULL-terminated array (NULL: none).
+fn count(envp: Argv) -> usize {
+    let mut n = 0;
+    // SAFETY: a NULL-terminated array of strings, unchanged during the constructor.
+    while !envp.is_null() && !unsafe { *envp.add(n) }.is_null() {
+        n += 1;
+    }
+    n
 }
 
 /// A copy of the array `envp` (the strings are not copied: only the pointers, which a later

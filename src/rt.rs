@@ -129,6 +129,13 @@ pub fn reserve(len: usize) -> bool {
     true
 }
 
+/// Whether `len` more bytes can be allocated without a mapping that may be refused: the static
+/// arena has them, or a region of that size could be reserved (and now is). Load time only.
+pub fn room_for(len: usize) -> bool {
+    let (next, end) = Bump::region();
+    end.saturating_sub(next) >= len || reserve(len)
+}
+
 /// Gives back the untouched end of a region `reserve` made. Load time only.
 pub fn trim() {
     if !HEAP.reserved.swap(false, Ordering::AcqRel) {

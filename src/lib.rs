@@ -20,6 +20,8 @@ mod host;
 #[cfg(not(test))]
 mod init;
 #[cfg(not(test))]
+mod jumps;
+#[cfg(not(test))]
 mod link;
 #[cfg(not(test))]
 mod log;

@@ -221,6 +221,15 @@ impl After {
 pub struct Object(Tables);
 
 impl Object {
+    /// The default definition of `name`.
+    pub fn lookup(&self, name: &CStr) -> Option<usize> {
+        let name = name.to_bytes();
+        match lookup_in(&self.0, name, None, gnu_hash(name)) {
+            Found::Yes(addr) => Some(addr),
+            _ => None,
+        }
+    }
+
     /// The definition of `name` in version `version` (hidden or not).
     pub fn lookup_version(&self, name: &CStr, version: &CStr) -> Option<usize> {
         let name = name.to_bytes();

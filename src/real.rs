@@ -185,6 +185,26 @@ fn keep_spawn_object(o: crate::link::Object) {
     }
 }
 
+/// libc's own default `name`, found in libc's tables kept at load (or searched for before
+/// the constructor) and remembered in `slot`: pure reads, async-signal-safe, for a function a
+/// signal handler may call (`longjmp`). `dlsym` only if that search fails.
+pub fn libc_function(slot: &AtomicPtr<c_void>, name: &CStr) -> *mut c_void {
+    let p = slot.load(Ordering::Acquire);
+    if !p.is_null() {
+        return p;
+    }
+    let found = spawn_object()
+        .or_else(find_spawn_object)
+        .and_then(|o| o.lookup(name))
+        .map_or_else(
+            // SAFETY: dlsym with a NUL-terminated name.
+            || unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr()) },
+            |a| a as *mut c_void,
+        );
+    slot.store(found, Ordering::Release);
+    found
+}
+
 /// The object that defines `posix_spawn`, searched for now: before the constructor has kept
 /// it (a spawn from another library's constructor; the process is still in the loader, one
 /// thread).

@@ -16,7 +16,7 @@
 //! go on instead of raising it). No lock: a slot is claimed by compare-and-swap.
 
 use crate::sys::{sig_bit, sig_block, sig_consume, sig_pending, sig_setmask, SigSet};
-use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 const SLOTS: usize = 256;
 
@@ -29,6 +29,11 @@ struct Slot {
     added: AtomicU64,
     /// Those of them its write may raise, and that were not pending before it.
     raisable: AtomicU64,
+    /// The process and thread that opened the window: only that thread (a handler on it), or
+    /// a child it made meanwhile, is inside it. A vfork child killed in its own window leaves
+    /// a record under its parent's thread pointer that the parent must not take for its own.
+    pid: AtomicI32,
+    tid: AtomicI32,
 }
 
 #[allow(clippy::declare_interior_mutable_const)]
@@ -37,7 +42,20 @@ const SLOT: Slot = Slot {
     sp: AtomicUsize::new(0),
     added: AtomicU64::new(0),
     raisable: AtomicU64::new(0),
+    pid: AtomicI32::new(0),
+    tid: AtomicI32::new(0),
 };
+
+/// A record's contents, saved by a window opened inside another (a handler's spawn during a
+/// write writes its own line) and put back when it ends.
+#[derive(Clone, Copy)]
+struct Saved {
+    sp: usize,
+    added: SigSet,
+    raisable: SigSet,
+    pid: i32,
+    tid: i32,
+}
 static TABLE: [Slot; SLOTS] = [SLOT; SLOTS];
 /// Records in the table: the hooks' fast path.
 static OPEN: AtomicU32 = AtomicU32::new(0);
@@ -86,30 +104,74 @@ pub fn with_signals_blocked(may_raise: SigSet, f: impl FnOnce() -> bool) -> bool
     sig_setmask(old);
     // After the mask: a handler between the two finds the signals unblocked and the record
     // stale.
-    if let Some(slot) = slot {
-        forget(slot);
+    match slot {
+        Some((slot, Some(outer))) => put(slot, outer),
+        Some((slot, None)) => forget(slot),
+        None => {}
     }
     ok
 }
 
-/// Records a window for this thread (over a record it left behind); `None` if the table is
-/// full.
-fn record(added: SigSet, raisable: SigSet, sp: usize) -> Option<&'static Slot> {
+/// Records a window for this thread, saving the record of a window it is opened in (or one a
+/// jump left behind); `None` if the table is full.
+fn record(added: SigSet, raisable: SigSet, sp: usize) -> Option<(&'static Slot, Option<Saved>)> {
     let tp = crate::sys::thread_pointer();
-    let slot = find(tp).or_else(|| {
-        TABLE.iter().find(|s| {
-            s.tp.compare_exchange(0, tp, Ordering::AcqRel, Ordering::Acquire)
-                .is_ok()
-                && {
-                    OPEN.fetch_add(1, Ordering::AcqRel);
-                    true
-                }
-        })
-    })?;
-    slot.sp.store(sp, Ordering::Relaxed);
-    slot.raisable.store(raisable, Ordering::Relaxed);
-    slot.added.store(added, Ordering::Release);
-    Some(slot)
+    let (slot, saved) = match find(tp) {
+        Some(slot) => (slot, Some(read(slot))),
+        None => (
+            TABLE.iter().find(|s| {
+                s.tp.compare_exchange(0, tp, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok()
+                    && {
+                        OPEN.fetch_add(1, Ordering::AcqRel);
+                        true
+                    }
+            })?,
+            None,
+        ),
+    };
+    put(
+        slot,
+        Saved {
+            sp,
+            added,
+            raisable,
+            pid: crate::sys::getpid(),
+            tid: crate::sys::gettid(),
+        },
+    );
+    Some((slot, saved))
+}
+
+fn read(slot: &Slot) -> Saved {
+    Saved {
+        sp: slot.sp.load(Ordering::Relaxed),
+        added: slot.added.load(Ordering::Acquire),
+        raisable: slot.raisable.load(Ordering::Relaxed),
+        pid: slot.pid.load(Ordering::Relaxed),
+        tid: slot.tid.load(Ordering::Relaxed),
+    }
+}
+
+fn put(slot: &Slot, r: Saved) {
+    slot.sp.store(r.sp, Ordering::Relaxed);
+    slot.raisable.store(r.raisable, Ordering::Relaxed);
+    slot.pid.store(r.pid, Ordering::Relaxed);
+    slot.tid.store(r.tid, Ordering::Relaxed);
+    slot.added.store(r.added, Ordering::Release);
+}
+
+/// A `longjmp` leaves whatever it jumps out of: this thread's record goes (a handler that left
+/// a write by `siglongjmp` would otherwise leave it for a later, unrelated exec to trust). A
+/// jump that stays inside the handler loses it too: an exec after it then keeps the write's
+/// mask, the lesser harm.
+pub fn leaving() {
+    if OPEN.load(Ordering::Acquire) == 0 {
+        return;
+    }
+    if let Some(slot) = find(crate::sys::thread_pointer()) {
+        forget(slot);
+    }
 }
 
 fn find(tp: usize) -> Option<&'static Slot> {
@@ -135,17 +197,23 @@ impl Unblocked {
         let Some(slot) = find(crate::sys::thread_pointer()) else {
             return Unblocked(0);
         };
-        let added = slot.added.load(Ordering::Acquire);
+        let r = read(slot);
+        let added = r.added;
+        let ours = r.tid == crate::sys::gettid() || {
+            let me = crate::sys::getpid();
+            me != r.pid && crate::sys::getppid() == r.pid
+        };
         let inside = added != 0
+            && ours
             && crate::sys::sig_mask() & added == added
-            && (stack_pointer() < slot.sp.load(Ordering::Relaxed) || crate::sys::on_alt_stack());
+            && (stack_pointer() < r.sp || crate::sys::on_alt_stack());
         if !inside {
             // Left behind: its window is over.
             forget(slot);
             return Unblocked(0);
         }
         // No rt_sigpending here: take off, one at a time, what the write may have raised.
-        let raisable = slot.raisable.load(Ordering::Relaxed);
+        let raisable = r.raisable;
         for sig in [libc::SIGPIPE, libc::SIGXFSZ] {
             if raisable & sig_bit(sig) != 0 {
                 sig_consume(sig_bit(sig));

@@ -172,6 +172,11 @@ fn claim() -> Option<&'static Slot> {
 fn release(slot: &Slot) {
     slot.tid.store(NONE, Ordering::Relaxed);
     slot.watch.store(0, Ordering::Relaxed);
+    // No tid and no mapping left behind: between a new claim and its child's first store, a
+    // hook taking back dead children's slots (`take_back_dead`) must see nothing to take.
+    slot.child.store(0, Ordering::Relaxed);
+    slot.addr.store(0, Ordering::Relaxed);
+    slot.len.store(0, Ordering::Relaxed);
     slot.state.store(FREE, Ordering::Release);
 }
 

@@ -219,7 +219,7 @@ fn has_whole_block(envp: Argv) -> bool {
 /// process's effective uid, by `/proc/PID/status`.
 fn same_user(pid: c_int) -> bool {
     let euid = crate::sys::geteuid();
-    let Some(status) = read_proc(pid, "status", 64 << 10) else {
+    let Some(status) = crate::procfs::read(pid, "status", 64 << 10) else {
         return false;
     };
     let Some(line) = status
@@ -253,7 +253,7 @@ fn same_user(pid: c_int) -> bool {
 /// secure.
 fn secure_exec(pid: c_int) -> bool {
     const AT_SECURE: u64 = 23;
-    let Some(aux) = read_proc(pid, "auxv", 4096) else {
+    let Some(aux) = crate::procfs::read(pid, "auxv", 4096) else {
         return true;
     };
     let word = |c: &[u8]| c.try_into().map_or(0, u64::from_ne_bytes);
@@ -265,42 +265,12 @@ fn secure_exec(pid: c_int) -> bool {
 /// Whether process `pid` has this library mapped (a path whose file name starts with
 /// `libmcp_env_shim`), by `/proc/PID/maps`.
 fn shim_loaded_in(pid: c_int) -> bool {
-    read_proc(pid, "maps", 4 << 20).is_some_and(|maps| {
+    crate::procfs::read(pid, "maps", 4 << 20).is_some_and(|maps| {
         maps.split(|&b| b == b'\n').any(|l| {
             let name = l.rsplit(|&b| b == b'/').next().unwrap_or_default();
             l.contains(&b'/') && name.starts_with(b"libmcp_env_shim")
         })
     })
-}
-
-/// `/proc/PID/<name>`, at most `max` bytes.
-fn read_proc(pid: c_int, name: &str, max: usize) -> Option<Vec<u8>> {
-    let path = alloc::format!("/proc/{pid}/{name}\0");
-    let flags = libc::O_RDONLY | libc::O_CLOEXEC;
-    // SAFETY: a NUL-terminated path.
-    let fd = crate::sys::ret(unsafe {
-        crate::sys::openat(libc::AT_FDCWD, path.as_ptr().cast(), flags, 0)
-    })
-    .ok()? as c_int;
-    let mut data: Vec<u8> = Vec::new();
-    loop {
-        // Asked for, not demanded: a process near its memory limit reads less, never aborts.
-        if data.len() == data.capacity() && data.try_reserve(8192).is_err() {
-            crate::sys::close(fd);
-            return None;
-        }
-        let room = data.spare_capacity_mut();
-        // SAFETY: `room` is writable for its length.
-        let n = unsafe { crate::sys::read(fd, room.as_mut_ptr().cast(), room.len()) };
-        match crate::sys::ret(n) {
-            // SAFETY: read wrote `n` bytes into the spare capacity.
-            Ok(n) if n > 0 && data.len() < max => unsafe { data.set_len(data.len() + n) },
-            Err(libc::EINTR) => {}
-            _ => break,
-        }
-    }
-    crate::sys::close(fd);
-    Some(data)
 }
 
 /// Whether fd `fd` is a pipe or a socket.
@@ -327,7 +297,7 @@ struct ParentEnv {
 
 impl ParentEnv {
     fn read(ppid: c_int) -> Option<ParentEnv> {
-        read_proc(ppid, "environ", MAX_PARENT_ENV).map(|data| ParentEnv { data })
+        crate::procfs::read(ppid, "environ", MAX_PARENT_ENV).map(|data| ParentEnv { data })
     }
 
     fn entries(&self) -> impl Iterator<Item = (&[u8], &[u8])> {

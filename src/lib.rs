@@ -28,6 +28,8 @@ mod log;
 #[cfg(not(test))]
 mod probe;
 #[cfg(not(test))]
+mod procfs;
+#[cfg(not(test))]
 mod real;
 #[cfg(not(test))]
 mod rt;

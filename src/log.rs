@@ -221,17 +221,7 @@ fn writable(flags: c_int) -> bool {
 
 /// The flags of process `pid`'s fd 2, from the `flags:` line (octal) of `/proc/PID/fdinfo/2`.
 fn fdinfo_flags(pid: c_int) -> Option<c_int> {
-    let mut path = [0u8; 40];
-    let p = proc_path(pid, b"/fdinfo/2\0", &mut path)?;
-    let flags = libc::O_RDONLY | libc::O_CLOEXEC;
-    // SAFETY: a NUL-terminated path.
-    let fd = crate::sys::ret(unsafe { crate::sys::openat(libc::AT_FDCWD, p, flags, 0) }).ok()?;
-    let fd = fd as c_int;
-    let mut buf = [0u8; 256];
-    // SAFETY: `buf` is writable for its length.
-    let n = unsafe { crate::sys::read(fd, buf.as_mut_ptr(), buf.len()) };
-    crate::sys::close(fd);
-    let text = buf.get(..crate::sys::ret(n).ok()?)?;
+    let text = crate::procfs::read(pid, "fdinfo/2", 4096)?;
     let line = text
         .split(|&b| b == b'\n')
         .find(|l| l.starts_with(b"flags:"))?;

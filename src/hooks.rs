@@ -156,7 +156,7 @@ pub unsafe extern "C" fn posix_spawn(
     envp: Argv,
 ) -> c_int {
     // SAFETY: forwarded as received.
-    unsafe { spawn_either(0, pid, path, actions, attr, argv, envp) }
+    unsafe { __mcp_env_shim_posix_spawn(0, pid, path, actions, attr, argv, envp) }
 }
 
 /// # Safety
@@ -172,7 +172,7 @@ pub unsafe extern "C" fn posix_spawnp(
     envp: Argv,
 ) -> c_int {
     // SAFETY: forwarded as received.
-    unsafe { spawn_either(1, pid, file, actions, attr, argv, envp) }
+    unsafe { __mcp_env_shim_posix_spawn(1, pid, file, actions, attr, argv, envp) }
 }
 
 /// `posix_spawn` and `posix_spawnp` in both of glibc's versions, called by the versioned
@@ -183,42 +183,6 @@ pub unsafe extern "C" fn posix_spawnp(
 /// As `posix_spawn(3)`.
 #[no_mangle]
 pub unsafe extern "C" fn __mcp_env_shim_posix_spawn(
-    how: c_int,
-    pid: *mut pid_t,
-    path: *const c_char,
-    actions: *const posix_spawn_file_actions_t,
-    attr: *const posix_spawnattr_t,
-    argv: Argv,
-    envp: Argv,
-) -> c_int {
-    // SAFETY: forwarded as received.
-    unsafe { spawn_either(how, pid, path, actions, attr, argv, envp) }
-}
-
-/// Keeps `spawn_versions.c`'s definitions in the link: nothing calls them by name (the loader
-/// finds them by their versioned names), so only their addresses are taken here.
-#[cfg(target_arch = "x86_64")]
-#[used]
-static KEEP_SPAWN_VERSIONS: [unsafe extern "C" fn(); 4] = [
-    mcp_env_shim_posix_spawn_2_15,
-    mcp_env_shim_posix_spawnp_2_15,
-    mcp_env_shim_posix_spawn_2_2_5,
-    mcp_env_shim_posix_spawnp_2_2_5,
-];
-
-#[cfg(target_arch = "x86_64")]
-extern "C" {
-    fn mcp_env_shim_posix_spawn_2_15();
-    fn mcp_env_shim_posix_spawnp_2_15();
-    fn mcp_env_shim_posix_spawn_2_2_5();
-    fn mcp_env_shim_posix_spawnp_2_2_5();
-}
-
-/// `posix_spawn` (`how` bit 0 clear) or `posix_spawnp` (set); bit 1: the pre-2.15 version.
-///
-/// # Safety
-/// As `posix_spawn(3)`.
-unsafe fn spawn_either(
     how: c_int,
     pid: *mut pid_t,
     path: *const c_char,
@@ -239,6 +203,25 @@ unsafe fn spawn_either(
             real::posix_spawn((search, compat), p, path, actions, attr, argv, e)
         })
     }
+}
+
+/// Keeps `spawn_versions.c`'s definitions in the link: nothing calls them by name (the loader
+/// finds them by their versioned names), so only their addresses are taken here.
+#[cfg(target_arch = "x86_64")]
+#[used]
+static KEEP_SPAWN_VERSIONS: [unsafe extern "C" fn(); 4] = [
+    mcp_env_shim_posix_spawn_2_15,
+    mcp_env_shim_posix_spawnp_2_15,
+    mcp_env_shim_posix_spawn_2_2_5,
+    mcp_env_shim_posix_spawnp_2_2_5,
+];
+
+#[cfg(target_arch = "x86_64")]
+extern "C" {
+    fn mcp_env_shim_posix_spawn_2_15();
+    fn mcp_env_shim_posix_spawnp_2_15();
+    fn mcp_env_shim_posix_spawn_2_2_5();
+    fn mcp_env_shim_posix_spawnp_2_2_5();
 }
 
 /// Called by the variadic `execl` (`which` 0), `execlp` (1) and `execle` (2) in `execl.c` once

@@ -54,7 +54,9 @@ extern "C" fn init(argc: c_int, argv: Argv, envp: Argv) {
     // set aside first, where the static arena may not do (a large environment: its copy takes
     // 8 bytes a variable, a healing server's list of its keys 16), and a process that cannot
     // have it is left alone entirely. The config's own memory is set aside when it is read.
-    if !crate::rt::room_for(LOAD_BYTES + 24 * count(crate::real::current_environ())) {
+    // `envp`, not `environ`: the loader's argument is the same array, and reading `environ`
+    // before `resolve_all` would make it a `dlsym`.
+    if !crate::rt::room_for(LOAD_BYTES + 24 * count(envp)) {
         return;
     }
     let mut buf = [MaybeUninit::uninit(); 128];

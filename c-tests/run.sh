@@ -58,7 +58,6 @@ for t in "${tests[@]}"; do
     hostile.sh) run=(SHIM="$shim" bash "$here/hostile.sh") ;; # its own environments
     logfile.sh) run=(SHIM="$shim" bash "$here/logfile.sh") ;; # its own users and paths
     privheal.sh) run=(SHIM="$shim" bash "$here/privheal.sh") ;; # its own users and environments
-    privsudo.sh) run=(SHIM="$shim" bash "$here/privsudo.sh") ;; # its own users and environments
     healread.sh) run=(SHIM="$shim" bash "$here/healread.sh") ;; # its own environments, strace
     tostop.py) run=(python3 "$here/tostop.py" "$shim") ;;     # its own terminal
     exec_path.py) run=(python3 "$here/exec_path.py" "$shim") ;; # reads the library, runs nothing

@@ -44,6 +44,7 @@
 #include "check.h"
 #include "envp.h"
 #include "logscan.h"
+#include "sigtest.h"
 #include "spawn.h"
 
 #include <errno.h>
@@ -685,12 +686,7 @@ static void t_dotdot(void)
 static void on_sigsys(int sig)
 {
     (void)sig;
-    int fd = open(SIGMASK_OUT, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, 1);
-    char *argv[] = {"cat", "/proc/self/status", NULL};
-    char *env[] = {"PATH=/usr/bin:/bin", NULL};
-    execve("/bin/cat", argv, env);
-    _exit(126);
+    exec_reporter(SIGMASK_OUT);
 }
 
 static void t_sigmask(void)
@@ -701,16 +697,7 @@ static void t_sigmask(void)
     if (pid == 0) {
         struct sigaction sa = {.sa_handler = on_sigsys};
         sigaction(SIGSYS, &sa, NULL);
-        struct sock_filter f[] = {
-            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_rt_sigpending, 0, 1),
-            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
-            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        };
-        struct sock_fprog prog = {.len = sizeof f / sizeof f[0], .filter = f};
-        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
-            prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
-            _exit(90);
+        trap_syscall(SYS_rt_sigpending);
         char *argv[] = {STANDIN, "out/attack-sigmask.env", NULL};
         pid_t c;
         if (posix_spawn(&c, "./" STANDIN, NULL, NULL, argv, bare_envp()) == 0)
@@ -718,18 +705,9 @@ static void t_sigmask(void)
         _exit(0); /* no handler ran: nothing was started from it */
     }
     int status = wait_exit(pid);
-    FILE *st = fopen(SIGMASK_OUT, "r");
-    char line[256];
-    unsigned long long blocked = 0;
-    int found = 0;
-    while (st && fgets(line, sizeof line, st))
-        if (sscanf(line, "SigBlk: %llx", &blocked) == 1)
-            found = 1;
-    if (st)
-        fclose(st);
-    unsigned long long three = (1ULL << (SIGPIPE - 1)) | (1ULL << (SIGTTOU - 1)) |
-                               (1ULL << (SIGXFSZ - 1));
-    check(status == 0 && (blocked & three) == 0,
+    unsigned long long blocked;
+    int found = read_status(SIGMASK_OUT, &blocked, NULL);
+    check(status == 0 && (blocked & WRITE_SIGNALS) == 0,
           "sigmask: a program exec'd from a signal handler that ran during a log write does not "
           "inherit SIGPIPE/SIGTTOU/SIGXFSZ blocked (%s: SigBlk %016llx)",
           found ? "the handler ran" : "no handler ran", blocked);

@@ -59,6 +59,7 @@
 #include "check.h"
 #include "envp.h"
 #include "logscan.h"
+#include "sigtest.h"
 #include "spawn.h"
 
 #include <errno.h>
@@ -89,41 +90,6 @@
 
 extern char **environ;
 
-static const unsigned long long THREE =
-    (1ULL << (SIGPIPE - 1)) | (1ULL << (SIGTTOU - 1)) | (1ULL << (SIGXFSZ - 1));
-
-/* The SigBlk of a /proc/PID/status copy, or -1 (as unsigned) when it has none. */
-static int read_sigblk(const char *path, unsigned long long *blocked)
-{
-    FILE *st = fopen(path, "r");
-    char line[256];
-    int found = 0;
-    while (st && fgets(line, sizeof line, st))
-        if (sscanf(line, "SigBlk: %llx", blocked) == 1)
-            found = 1;
-    if (st)
-        fclose(st);
-    return found;
-}
-
-/* Asks for `sig`, sent to this thread, the next time a file of the log's directory is
- * written (one shot): the shim's own write of its line. Returns the directory's descriptor. */
-static int signal_on_log_write(int sig)
-{
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", log_path());
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        die("log path");
-    *slash = 0;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    struct f_owner_ex owner = {.type = F_OWNER_TID, .pid = (pid_t)syscall(SYS_gettid)};
-    if (fd < 0 || fcntl(fd, F_SETSIG, sig) != 0 || fcntl(fd, F_SETOWN_EX, &owner) != 0 ||
-        fcntl(fd, F_NOTIFY, DN_MODIFY) != 0)
-        die("dnotify on %s", dir);
-    return fd;
-}
-
 /* --- sigfork ------------------------------------------------------------------------------ */
 
 #define SIGFORK_OUT "out/attack2-sigfork.status"
@@ -132,12 +98,7 @@ static volatile sig_atomic_t sigfork_how, sigfork_ran;
 /* The crash reporter: `cat /proc/self/status` into SIGFORK_OUT. */
 static void reporter(void)
 {
-    int fd = open(SIGFORK_OUT, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, 1);
-    char *argv[] = {"cat", "/proc/self/status", NULL};
-    char *env[] = {"PATH=/usr/bin:/bin", NULL};
-    execve("/bin/cat", argv, env);
-    _exit(126);
+    exec_reporter(SIGFORK_OUT);
 }
 
 static void on_write_fork(int sig)
@@ -187,8 +148,8 @@ static void t_sigfork(void)
         }
         int status = wait_exit(pid);
         unsigned long long blocked = 0;
-        int found = read_sigblk(SIGFORK_OUT, &blocked);
-        check(status == 0 && found && (blocked & THREE) == 0,
+        int found = read_status(SIGFORK_OUT, &blocked, NULL);
+        check(status == 0 && found && (blocked & WRITE_SIGNALS) == 0,
               "sigfork: a crash reporter started by %s+execve from a signal handler that ran "
               "during a log write does not inherit SIGPIPE/SIGTTOU/SIGXFSZ blocked (status %d, "
               "%s, SigBlk %016llx)",
@@ -227,26 +188,11 @@ static void t_sigstale(void)
         sigaddset(&pipe, SIGPIPE);
         sigprocmask(SIG_BLOCK, &pipe, NULL);
         raise(SIGPIPE); /* pending: for the program's own sigwait */
-        int fd = open(SIGSTALE_OUT, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(fd, 1);
-        char *argv[] = {"cat", "/proc/self/status", NULL};
-        char *env[] = {"PATH=/usr/bin:/bin", NULL};
-        execve("/bin/cat", argv, env);
-        _exit(126);
+        exec_reporter(SIGSTALE_OUT);
     }
     int status = wait_exit(pid);
-    FILE *st = fopen(SIGSTALE_OUT, "r");
-    char line[256];
-    unsigned long long blocked = 0, pending = 0, v;
-    int found = 0;
-    while (st && fgets(line, sizeof line, st)) {
-        if (sscanf(line, "SigBlk: %llx", &v) == 1)
-            blocked = v, found = 1;
-        if (sscanf(line, "SigPnd: %llx", &v) == 1 || sscanf(line, "ShdPnd: %llx", &v) == 1)
-            pending |= v;
-    }
-    if (st)
-        fclose(st);
+    unsigned long long blocked, pending;
+    int found = read_status(SIGSTALE_OUT, &blocked, &pending);
     unsigned long long bit = 1ULL << (SIGPIPE - 1);
     check(status == 0 && found, "sigstale: the program ran after the handler jumped out of the "
                                 "write (status %d%s)", status,
@@ -272,14 +218,8 @@ static volatile sig_atomic_t full_exec;
 static void on_write_park(int sig)
 {
     (void)sig;
-    if (full_exec) {
-        int fd = open(SIGFULL_OUT, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(fd, 1);
-        char *argv[] = {"cat", "/proc/self/status", NULL};
-        char *env[] = {"PATH=/usr/bin:/bin", NULL};
-        execve("/bin/cat", argv, env);
-        _exit(126);
-    }
+    if (full_exec)
+        exec_reporter(SIGFULL_OUT);
     sem_post(&full_parked);
     char c;
     while (read(full_release[0], &c, 1) < 0 && errno == EINTR)
@@ -325,8 +265,8 @@ static void t_sigfull(void)
     }
     int status = wait_exit(pid);
     unsigned long long blocked = 0;
-    int found = read_sigblk(SIGFULL_OUT, &blocked);
-    check(status == 0 && found && (blocked & THREE) == 0,
+    int found = read_status(SIGFULL_OUT, &blocked, NULL);
+    check(status == 0 && found && (blocked & WRITE_SIGNALS) == 0,
           "sigfull: with %d threads each inside a log write, a program exec'd from a signal "
           "handler that ran during a 65th write does not inherit SIGPIPE/SIGTTOU/SIGXFSZ blocked "
           "(status %d, %s, SigBlk %016llx)",
@@ -779,12 +719,7 @@ static void on_sigsys_in_window(int sig)
 static void on_write_exec(int sig)
 {
     (void)sig;
-    int fd = open(SIGKILLED_OUT, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, 1);
-    char *argv[] = {"cat", "/proc/self/status", NULL};
-    char *env[] = {"PATH=/usr/bin:/bin", NULL};
-    execve("/bin/cat", argv, env);
-    _exit(126);
+    exec_reporter(SIGKILLED_OUT);
 }
 
 static void t_sigkilled(void)
@@ -798,16 +733,7 @@ static void t_sigkilled(void)
         sigaction(SIGSYS, &sa, NULL);
         struct sigaction su = {.sa_handler = on_write_exec};
         sigaction(SIGUSR1, &su, NULL);
-        struct sock_filter f[] = {
-            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_rt_sigpending, 0, 1),
-            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
-            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        };
-        struct sock_fprog prog = {.len = sizeof f / sizeof f[0], .filter = f};
-        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
-            prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
-            _exit(90);
+        trap_syscall(SYS_rt_sigpending);
         int killed = 0;
         for (int i = 0; i < 64; i++)
             killed += vfork_server("/dev/null") == 128 + SIGKILL;
@@ -826,8 +752,8 @@ static void t_sigkilled(void)
         return;
     }
     unsigned long long blocked = 0;
-    int found = read_sigblk(SIGKILLED_OUT, &blocked);
-    check(status == 0 && found && (blocked & THREE) == 0,
+    int found = read_status(SIGKILLED_OUT, &blocked, NULL);
+    check(status == 0 && found && (blocked & WRITE_SIGNALS) == 0,
           "sigkilled: after 64 vfork children were killed inside their log writes, a program "
           "exec'd from a handler that ran during the parent's own write does not inherit "
           "SIGPIPE/SIGTTOU/SIGXFSZ blocked (status %d, %s, SigBlk %016llx)",

@@ -32,6 +32,7 @@
 #include "check.h"
 #include "envp.h"
 #include "logscan.h"
+#include "sigtest.h"
 #include "spawn.h"
 
 #include <errno.h>
@@ -54,59 +55,6 @@
 #include <unistd.h>
 
 extern char **environ;
-
-/* The helpers are shared by the signal cases. */
-__attribute__((unused)) static const unsigned long long THREE =
-    (1ULL << (SIGPIPE - 1)) | (1ULL << (SIGTTOU - 1)) | (1ULL << (SIGXFSZ - 1));
-
-/* SigBlk and the pending signals (SigPnd | ShdPnd) of a /proc/PID/status copy; 0 if none. */
-__attribute__((unused)) static int
-read_status(const char *path, unsigned long long *blocked, unsigned long long *pending)
-{
-    FILE *st = fopen(path, "r");
-    char line[256];
-    unsigned long long v;
-    int found = 0;
-    *blocked = *pending = 0;
-    while (st && fgets(line, sizeof line, st)) {
-        if (sscanf(line, "SigBlk: %llx", &v) == 1)
-            *blocked = v, found = 1;
-        if (sscanf(line, "SigPnd: %llx", &v) == 1 || sscanf(line, "ShdPnd: %llx", &v) == 1)
-            *pending |= v;
-    }
-    if (st)
-        fclose(st);
-    return found;
-}
-
-/* Asks for `sig`, sent to this thread, the next time a file of the log's directory is
- * written (one shot): the shim's own write of its line. */
-__attribute__((unused)) static int signal_on_log_write(int sig)
-{
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", log_path());
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        die("log path");
-    *slash = 0;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    struct f_owner_ex owner = {.type = F_OWNER_TID, .pid = (pid_t)syscall(SYS_gettid)};
-    if (fd < 0 || fcntl(fd, F_SETSIG, sig) != 0 || fcntl(fd, F_SETOWN_EX, &owner) != 0 ||
-        fcntl(fd, F_NOTIFY, DN_MODIFY) != 0)
-        die("dnotify on %s", dir);
-    return fd;
-}
-
-/* Execs `cat /proc/self/status` with its stdout in `out`: a crash reporter, a helper. */
-__attribute__((unused)) static void exec_reporter(const char *out)
-{
-    int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, 1);
-    char *argv[] = {"cat", "/proc/self/status", NULL};
-    char *env[] = {"PATH=/usr/bin:/bin", NULL};
-    execve("/bin/cat", argv, env);
-    _exit(126);
-}
 
 /* --- signest ------------------------------------------------------------------------------ */
 
@@ -146,7 +94,7 @@ static void t_signest(void)
     int status = wait_exit(pid);
     unsigned long long blocked = 0, pending = 0;
     int found = read_status(SIGNEST_OUT, &blocked, &pending);
-    check(status == 0 && found && (blocked & THREE) == 0,
+    check(status == 0 && found && (blocked & WRITE_SIGNALS) == 0,
           "signest: a crash reporter exec'd by a handler that ran during a log write, after "
           "the handler posix_spawned an MCP server, does not inherit SIGPIPE/SIGTTOU/SIGXFSZ "
           "blocked (status %d, %s, SigBlk %016llx)",
@@ -200,16 +148,7 @@ static int abandon_window_by_kill(void)
     vkill_parent = getpid();
     struct sigaction sa = {.sa_handler = on_sigsys_in_window};
     sigaction(SIGSYS, &sa, NULL);
-    struct sock_filter f[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_rt_sigpending, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    struct sock_fprog prog = {.len = sizeof f / sizeof f[0], .filter = f};
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
-        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
-        _exit(90);
+    trap_syscall(SYS_rt_sigpending);
     char *argv[] = {STANDIN, "/dev/null", NULL};
     char **env = bare_envp();
     pid_t pid = vfork();
@@ -279,7 +218,7 @@ static void t_sigaltstale(void)
         unsigned long long blocked = 0, pending = 0;
         int found = read_status(ALTSTALE_OUT, &blocked, &pending);
         unsigned long long xfsz = 1ULL << (SIGXFSZ - 1);
-        check(status == 0 && found && (blocked & THREE) == THREE,
+        check(status == 0 && found && (blocked & WRITE_SIGNALS) == WRITE_SIGNALS,
               "sigaltstale %s: a program exec'd with every signal blocked, after a log write's "
               "window was abandoned (%s), keeps SIGPIPE/SIGTTOU/SIGXFSZ blocked (status %d, %s, "
               "SigBlk %016llx)",

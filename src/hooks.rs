@@ -271,27 +271,16 @@ pub unsafe extern "C" fn __mcp_env_shim_exec_list(
 /// The path behind a descriptor (`readlink /proc/self/fd/N`), for the log and for matching;
 /// empty when unknown.
 fn fd_path(fd: c_int, buf: &mut [u8; 256]) -> &[u8] {
-    let mut link = *b"/proc/self/fd/\0\0\0\0\0\0\0\0\0\0\0\0";
-    let mut digits = [0u8; 10];
-    let mut n = 0;
-    let mut v = fd.unsigned_abs();
-    loop {
-        if let Some(d) = digits.get_mut(n) {
-            *d = b'0' + (v % 10) as u8;
-        }
-        n += 1;
-        v /= 10;
-        if v == 0 || n == digits.len() {
-            break;
-        }
-    }
-    for (slot, d) in link.iter_mut().skip(14).zip(digits.iter().take(n).rev()) {
-        *slot = *d;
-    }
-    // SAFETY: `link` is NUL-terminated (the array is longer than the prefix and 10 digits)
-    // and `buf` is writable for its length.
-    let len = unsafe { crate::sys::readlink(link.as_ptr().cast(), buf.as_mut_ptr(), buf.len()) };
-    if fd < 0 || len <= 0 {
+    let mut link = [0u8; 32];
+    let Some(p) = u32::try_from(fd)
+        .ok()
+        .and_then(|fd| crate::procfs::path(None, b"/fd/", Some(fd), &mut link))
+    else {
+        return &[];
+    };
+    // SAFETY: `p` is NUL-terminated and `buf` is writable for its length.
+    let len = unsafe { crate::sys::readlink(p, buf.as_mut_ptr(), buf.len()) };
+    if len <= 0 {
         return &[];
     }
     buf.get(..len as usize).unwrap_or(&[])

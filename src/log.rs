@@ -18,6 +18,7 @@
 //!   writes only to an existing regular file with one link, owned by root or by its own
 //!   effective uid.
 
+use crate::procfs;
 use core::ffi::{c_char, c_int};
 use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -81,12 +82,13 @@ impl Stderr {
     /// the same refusals as `capture`. Its flags are read from `/proc/PID/fdinfo/2`.
     pub fn of_parent(pid: c_int, journal: Option<(u64, u64)>) -> Option<Stderr> {
         let mut path = [0u8; 40];
+        let who = Some(u32::try_from(pid).ok()?);
         // SAFETY: a NUL-terminated path.
-        let err = unsafe { crate::sys::stat(proc_path(pid, b"/fd/2\0", &mut path)?) }?;
+        let err = unsafe { crate::sys::stat(procfs::path(who, b"/fd/2", None, &mut path)?) }?;
         let kind = err.st_mode & libc::S_IFMT;
         let id = (err.st_dev, err.st_ino);
         // SAFETY: as above.
-        let out = unsafe { crate::sys::stat(proc_path(pid, b"/fd/1\0", &mut path)?) };
+        let out = unsafe { crate::sys::stat(procfs::path(who, b"/fd/1", None, &mut path)?) };
         let shared_stream = matches!(kind, libc::S_IFIFO | libc::S_IFSOCK)
             && out.is_some_and(|o| (o.st_dev, o.st_ino) == id);
         if shared_stream && journal != Some(id) {
@@ -208,7 +210,10 @@ fn write_stderr(e: &Stderr, owner: c_int, line: &[u8]) -> bool {
         return false;
     }
     let mut path = [0u8; 40];
-    let Some(p) = proc_fd2(owner, &mut path) else {
+    let Some(p) = u32::try_from(owner)
+        .ok()
+        .and_then(|o| procfs::path(Some(o), b"/fd/2", None, &mut path))
+    else {
         return false;
     };
     reopen_and_write(p, e, e.kind == libc::S_IFREG, line)
@@ -233,34 +238,6 @@ fn fdinfo_flags(pid: c_int) -> Option<c_int> {
         v = v.checked_mul(8)?.checked_add(c_int::from(b - b'0'))?;
     }
     Some(v)
-}
-
-/// `/proc/PID` followed by `tail` (which ends in a NUL) into `buf`.
-fn proc_path(pid: c_int, tail: &[u8], buf: &mut [u8; 40]) -> Option<*const c_char> {
-    let mut digits = [0u8; 10];
-    let mut n = 0;
-    let mut v = pid.unsigned_abs();
-    loop {
-        *digits.get_mut(n)? = b'0' + (v % 10) as u8;
-        n += 1;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    let bytes = b"/proc/"
-        .iter()
-        .chain(digits.iter().take(n).rev())
-        .chain(tail);
-    for (at, &b) in bytes.enumerate() {
-        *buf.get_mut(at)? = b;
-    }
-    Some(buf.as_ptr().cast())
-}
-
-/// `/proc/PID/fd/2` into `buf`, NUL-terminated.
-fn proc_fd2(pid: c_int, buf: &mut [u8; 40]) -> Option<*const c_char> {
-    proc_path(pid, b"/fd/2\0", buf)
 }
 
 /// Opens `path` (a /proc fd link to the load-time stderr) as a new non-blocking description,

@@ -1,8 +1,53 @@
-//! Reading `/proc/PID/...` files at load (a healing server reads its parent's): into memory
-//! asked for without aborting (`try_reserve`), at most the bytes a caller allows.
+//! `/proc` paths and files. A path is built in a caller's small buffer, with no allocation:
+//! the exec path names descriptors through it. A file is read only at load (a healing server
+//! reads its parent's), into memory asked for without aborting (`try_reserve`), at most the
+//! bytes a caller allows.
 
 use alloc::vec::Vec;
-use core::ffi::c_int;
+use core::ffi::{c_char, c_int};
+
+/// `/proc/<pid or self><tail><number>` and a NUL, in `buf`: `/proc/1234/fd/2`,
+/// `/proc/self/fd/7`. `None` if it does not fit.
+pub fn path(
+    pid: Option<u32>,
+    tail: &[u8],
+    number: Option<u32>,
+    buf: &mut [u8],
+) -> Option<*const c_char> {
+    let mut at = 0;
+    let mut put = |bytes: &[u8]| -> Option<()> {
+        buf.get_mut(at..at + bytes.len())?.copy_from_slice(bytes);
+        at += bytes.len();
+        Some(())
+    };
+    put(b"/proc/")?;
+    match pid {
+        Some(p) => put(decimal(p, &mut [0; 10]))?,
+        None => put(b"self")?,
+    }
+    put(tail)?;
+    if let Some(n) = number {
+        put(decimal(n, &mut [0; 10]))?;
+    }
+    put(b"\0")?;
+    Some(buf.as_ptr().cast())
+}
+
+/// The decimal digits of `v`, written at the end of `digits`.
+fn decimal(mut v: u32, digits: &mut [u8; 10]) -> &[u8] {
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        if let Some(d) = digits.get_mut(i) {
+            *d = b'0' + (v % 10) as u8;
+        }
+        v /= 10;
+        if v == 0 || i == 0 {
+            break;
+        }
+    }
+    digits.get(i..).unwrap_or_default()
+}
 
 /// `/proc/PID/<name>`, at most `max` bytes.
 pub fn read(pid: c_int, name: &str, max: usize) -> Option<Vec<u8>> {

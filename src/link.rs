@@ -1,12 +1,15 @@
 //! The next definition of a symbol after this library, as `dlsym(RTLD_NEXT, name)` finds it,
 //! without `dlsym`: the loader's list of loaded objects (`r_debug`, found through the main
 //! program's `DT_DEBUG` entry, so no symbol is needed) is walked from this library onwards and
-//! each object's GNU hash table is searched. Under `/etc/ld.so.preload` every process resolves
-//! the six real functions at load, and six `dlsym` calls were a sixth of the library's load cost.
+//! each object's GNU hash table is searched. Under `/etc/ld.so.preload` every process loads the
+//! library: `dlsym` calls were a sixth of its load cost, and even this search, run for every
+//! real function at load, was a third of the time the library adds to a process (each lookup
+//! reads cold pages of libc's tables), so the constructor only finds the tables (`After::find`)
+//! and each function is looked up when first called.
 //!
 //! Anything unusual (no `DT_DEBUG`, this library not in the list, an object without a GNU hash
-//! table, an IFUNC, a symbol only in a hidden version) returns `None`, and the caller asks
-//! `dlsym`. `__mcp_env_shim_selfcheck` compares both for the tests.
+//! table, an IFUNC) is `Unsure` (or `None`), and the caller asks `dlsym`.
+//! `__mcp_env_shim_selfcheck` compares both for the tests.
 
 use core::ffi::{c_char, CStr};
 
@@ -60,14 +63,12 @@ extern "C" {
     static _DYNAMIC: Dyn;
 }
 
-/// The loader's objects (their hash tables read once): those before this library and those
-/// after it; `None` if it cannot be found.
+/// The loader's objects as `find` saw them, each one's tables read: those before this library
+/// and those after it. Kept by the constructor, so that a real function is looked up only when
+/// it is first needed: a pure read of tables the loader never changes (async-signal-safe), and
+/// a process that never starts a program never reads libc's symbol tables at all.
 pub struct After {
-    maps: [*const LinkMap; MAX_OBJECTS],
-    /// Each object's tables, read the first time a lookup reaches it (most lookups end in libc,
-    /// the first object after this library): `read` says which are.
     objects: [Tables; MAX_OBJECTS],
-    read: u32,
     n: usize,
     /// How many of `objects` come before this library.
     before: usize,
@@ -86,6 +87,8 @@ struct Tables {
     versym: usize,
     verdef: usize,
     verdefnum: usize,
+    /// An object without a GNU hash table: a lookup that reaches it lets `dlsym` decide.
+    unsure: bool,
 }
 
 /// An entry of the version definition table (`Elf64_Verdef`).
@@ -109,36 +112,29 @@ struct Verdaux {
     vda_next: u32,
 }
 
+/// What a lookup found.
+pub enum Found {
+    /// The address, and the object it is in (its tables, to look up other names there).
+    Yes(usize, Object),
+    No,
+    /// Something this lookup does not handle (an IFUNC, an object without a GNU hash table):
+    /// let dlsym decide.
+    Unsure,
+}
+
 impl After {
-    pub const fn new() -> After {
-        After {
-            maps: [core::ptr::null(); MAX_OBJECTS],
-            objects: [Tables {
-                base: 0,
-                gnu: 0,
-                symtab: 0,
-                strtab: 0,
-                versym: 0,
-                verdef: 0,
-                verdefnum: 0,
-            }; MAX_OBJECTS],
-            read: 0,
-            n: 0,
-            before: 0,
-        }
-    }
-
-    /// Fills in the loader's list of objects; false if this library is not found in it.
-    /// `phdr` and `phnum`: the main program's program headers (`AT_PHDR`, `AT_PHNUM`).
-    pub fn find(&mut self, phdr: usize, phnum: usize) -> bool {
-        self.find_in(phdr, phnum).is_some()
-    }
-
-    fn find_in(&mut self, phdr: usize, phnum: usize) -> Option<()> {
+    /// The loader's objects and their tables; `None` if this library is not found among them
+    /// (or they are more than it keeps). `phdr` and `phnum`: the main program's program
+    /// headers (`AT_PHDR`, `AT_PHNUM`).
+    pub fn find(phdr: usize, phnum: usize) -> Option<After> {
         let r = r_debug(phdr, phnum)?;
         // The address of our own dynamic section; `_DYNAMIC` is never read through it.
         let ours = core::ptr::addr_of!(_DYNAMIC);
-        let after = self;
+        let mut after = After {
+            objects: [Tables::default(); MAX_OBJECTS],
+            n: 0,
+            before: 0,
+        };
         let mut past_us = false;
         // SAFETY: the loader's list of loaded objects, complete before any constructor runs.
         let mut p = unsafe { (*r).r_map };
@@ -149,69 +145,29 @@ impl After {
                 past_us = true;
                 after.before = after.n;
             } else {
-                *after.maps.get_mut(after.n)? = p;
+                *after.objects.get_mut(after.n)? = tables(map);
                 after.n += 1;
             }
             p = map.l_next;
         }
-        past_us.then_some(())
+        past_us.then_some(after)
     }
 
-    /// The address of `name`'s default definition in the first object after this library that
-    /// defines it (`global`: in the first object of all that defines it).
-    pub fn lookup(&mut self, name: &CStr, global: bool) -> Option<usize> {
-        self.lookup_version(name, None, global)
-    }
-
-    /// As `lookup`, and the object the definition is in (its tables, to look up other
-    /// versions there later).
-    pub fn lookup_object(&mut self, name: &CStr, global: bool) -> Option<(usize, Object)> {
-        let name = name.to_bytes();
-        let hash = gnu_hash(name);
-        let from = if global { 0 } else { self.before };
-        for i in from..self.n {
-            if self.read & (1 << i) == 0 {
-                // SAFETY: a link_map of the loader's list, recorded by `find`. An object
-                // without a GNU hash table: dlsym decides.
-                *self.objects.get_mut(i)? = tables(unsafe { &**self.maps.get(i)? })?;
-                self.read |= 1 << i;
-            }
-            let t = self.objects.get(i)?;
-            match lookup_in(t, name, None, hash) {
-                Found::Yes(addr) => return Some((addr, Object(*t))),
-                Found::Unsure => return None,
-                Found::No => {}
-            }
-        }
-        None
-    }
-
-    /// As `lookup`, for the definition of `name` in version `version` (hidden or not) when
-    /// `version` is given: `posix_spawn@GLIBC_2.2.5`, which `dlsym` cannot name.
-    pub fn lookup_version(
-        &mut self,
-        name: &CStr,
-        version: Option<&CStr>,
-        global: bool,
-    ) -> Option<usize> {
+    /// `name`'s definition in the first object after this library that defines it (`global`:
+    /// in the first object of all), in version `version` (hidden or not) when one is given
+    /// (`posix_spawn@GLIBC_2.2.5`, which `dlsym` cannot name), else its default one.
+    pub fn lookup(&self, name: &CStr, version: Option<&CStr>, global: bool) -> Found {
         let name = name.to_bytes();
         let version = version.map(CStr::to_bytes);
         let hash = gnu_hash(name);
         let from = if global { 0 } else { self.before };
-        for i in from..self.n {
-            if self.read & (1 << i) == 0 {
-                // SAFETY: a link_map of the loader's list, recorded by `find`. An object
-                // without a GNU hash table: dlsym decides.
-                *self.objects.get_mut(i)? = tables(unsafe { &**self.maps.get(i)? })?;
-                self.read |= 1 << i;
-            }
-            match lookup_in(self.objects.get(i)?, name, version, hash) {
-                Found::Yes(addr) => return Some(addr),
-                Found::Unsure => return None,
+        for t in self.objects.get(from..self.n).unwrap_or(&[]) {
+            match lookup_in(t, name, version, hash) {
                 Found::No => {}
+                found => return found,
             }
         }
-        None
+        Found::No
     }
 }
 
@@ -225,26 +181,10 @@ impl Object {
     pub fn lookup(&self, name: &CStr) -> Option<usize> {
         let name = name.to_bytes();
         match lookup_in(&self.0, name, None, gnu_hash(name)) {
-            Found::Yes(addr) => Some(addr),
+            Found::Yes(addr, _) => Some(addr),
             _ => None,
         }
     }
-
-    /// The definition of `name` in version `version` (hidden or not).
-    pub fn lookup_version(&self, name: &CStr, version: &CStr) -> Option<usize> {
-        let name = name.to_bytes();
-        match lookup_in(&self.0, name, Some(version.to_bytes()), gnu_hash(name)) {
-            Found::Yes(addr) => Some(addr),
-            _ => None,
-        }
-    }
-}
-
-enum Found {
-    Yes(usize),
-    No,
-    /// Something this lookup does not handle: let dlsym decide.
-    Unsure,
 }
 
 /// The loader's `r_debug`, from the main program's `DT_DEBUG`.
@@ -310,10 +250,11 @@ fn ptr(map: &LinkMap, v: usize) -> usize {
     }
 }
 
-/// An object's hash, symbol, string and version tables; `None` when it has no GNU hash table.
-fn tables(map: &LinkMap) -> Option<Tables> {
+/// An object's hash, symbol, string and version tables (`unsure` when it has no GNU hash
+/// table).
+fn tables(map: &LinkMap) -> Tables {
     if map.l_ld.is_null() {
-        return Some(Tables::default());
+        return Tables::default();
     }
     let (mut gnu, mut symtab, mut strtab, mut versym) = (0, 0, 0, 0);
     let (mut verdef, mut verdefnum) = (0, 0);
@@ -335,9 +276,12 @@ fn tables(map: &LinkMap) -> Option<Tables> {
         d = unsafe { d.add(1) };
     }
     if gnu == 0 || symtab == 0 || strtab == 0 {
-        return None;
+        return Tables {
+            unsure: true,
+            ..Tables::default()
+        };
     }
-    Some(Tables {
+    Tables {
         base: map.l_addr,
         gnu,
         symtab,
@@ -345,7 +289,8 @@ fn tables(map: &LinkMap) -> Option<Tables> {
         versym,
         verdef,
         verdefnum,
-    })
+        unsure: false,
+    }
 }
 
 /// Whether version index `ndx` of an object is the version named `want`.
@@ -379,8 +324,12 @@ fn lookup_in(t: &Tables, name: &[u8], version: Option<&[u8]>, hash: u32) -> Foun
         symtab,
         strtab,
         versym,
+        unsure,
         ..
     } = *t;
+    if unsure {
+        return Found::Unsure;
+    }
     if gnu == 0 {
         return Found::No;
     }
@@ -426,7 +375,7 @@ fn lookup_in(t: &Tables, name: &[u8], version: Option<&[u8]>, hash: u32) -> Foun
                         Some(v) => version_is(t, ver & 0x7fff, v),
                     };
                     if wanted && (bind == STB_GLOBAL || bind == STB_WEAK) {
-                        return Found::Yes(base + sym.st_value as usize);
+                        return Found::Yes(base + sym.st_value as usize, Object(*t));
                     }
                 }
             }

@@ -1,13 +1,21 @@
-//! The real libc functions behind the hooks, resolved with `dlsym(RTLD_NEXT, ...)` once, in
-//! the constructor, and read lock-free afterwards: a preloaded library after this one that
-//! hooks them too stays in the chain. `dlsym` takes the loader's lock and may allocate, so the
-//! hooks never call it, with one exception: a program started from another library's
-//! constructor before this library's constructor has run. Then `resolve_late` looks the
-//! function up (the process is still single-threaded inside the loader, which holds its lock
-//! for this thread), which beats failing a spawn that would have succeeded; such a child is
-//! passed through untouched. `c-tests/exec_path.py` checks that this is the one road from a
-//! hook to `dlsym`.
+//! The real libc functions behind the hooks: the next definition after this library, as
+//! `dlsym(RTLD_NEXT, ...)` finds it, so a preloaded library after this one that hooks them too
+//! stays in the chain. The constructor keeps the loader's symbol tables (`link::After`), and
+//! each function is looked up there when a hook first needs it: a pure read of tables the
+//! loader never changes, lock-free and async-signal-safe, and a process that never starts a
+//! program (most of them, under `/etc/ld.so.preload`) never reads libc's tables. Only
+//! `environ` is looked up at load: the constructor reads it.
+//!
+//! `dlsym` takes the loader's lock and may allocate, so the hooks never call it, with two
+//! exceptions, both behind `resolve_late`: a program started from another library's
+//! constructor before this library's constructor has run and found nothing (the process is
+//! still single-threaded inside the loader, which holds its lock for this thread), and a real
+//! function the tables leave unsure of (an IFUNC: none of glibc's exec or spawn functions is
+//! one). Where the constructor found no tables at all, it resolved every function with `dlsym`
+//! itself. `c-tests/exec_path.py` checks that `resolve_late` is the one road from a hook to
+//! `dlsym`.
 
+use crate::link::{After, Found};
 use core::ffi::{c_char, c_int, c_void, CStr};
 use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use libc::{pid_t, posix_spawn_file_actions_t, posix_spawnattr_t};
@@ -61,24 +69,29 @@ impl Real {
         }
     }
 
+    /// Looks the function up in the tables the constructor kept (or, before it, in the
+    /// loader's tables found now); `dlsym` only where they are unsure.
     fn resolve(&self) {
-        if let Some(version) = self.version {
-            // dlsym cannot name a version: looked up in the object that has the default
-            // `posix_spawn` (libc), whose tables were kept at load; else not found (the hook
-            // then uses the default one).
-            let kept = spawn_object();
-            let found = kept
-                .or_else(find_spawn_object)
-                .and_then(|o| o.lookup_version(self.name, version));
-            match found {
-                Some(addr) => self.set(addr as *mut c_void),
-                // Before the constructor (a spawn from another library's constructor) a miss
-                // is not final: the constructor's own search may still find it.
-                None if kept.is_some() => self.set(core::ptr::null_mut()),
-                None => {}
+        let kept = links();
+        let found = match kept {
+            Some(after) => after.lookup(self.name, self.version, self.global),
+            None => search_now(self),
+        };
+        match found {
+            Found::Yes(addr, _) => self.set(addr as *mut c_void),
+            Found::No => self.set(core::ptr::null_mut()),
+            // dlsym cannot name a version: not found (the hook then uses the default one).
+            // Before the constructor a miss is not final: its own search may still find it.
+            Found::Unsure if self.version.is_some() => {
+                if kept.is_some() {
+                    self.set(core::ptr::null_mut());
+                }
             }
-            return;
+            Found::Unsure => self.ask_dlsym(),
         }
+    }
+
+    fn ask_dlsym(&self) {
         let handle = if self.global {
             libc::RTLD_DEFAULT
         } else {
@@ -101,7 +114,7 @@ impl Real {
         }
     }
 
-    /// Before the constructor: see the module's comment.
+    /// A first call, or one before the constructor: see the module's comment.
     #[cold]
     #[inline(never)]
     fn resolve_late(&self) -> *mut c_void {
@@ -164,6 +177,7 @@ pub unsafe fn set_environ(array: Argv) {
 }
 
 /// Resolved at load; the pre-2.15 `posix_spawn`s only when a program first calls them.
+/// What the constructor resolves with `dlsym` when it finds no tables to keep.
 const ALL: [&Real; 8] = [
     &EXECVE,
     &EXECVPE,
@@ -175,78 +189,66 @@ const ALL: [&Real; 8] = [
     &ENVIRON,
 ];
 
-/// The tables of the object that defines `posix_spawn` (libc), kept by the constructor in the
-/// load-time arena (`rt::SPAWN_OBJECT`).
-fn keep_spawn_object(o: crate::link::Object) {
-    let root = crate::rt::root(crate::rt::SPAWN_OBJECT);
-    if root.load(Ordering::Acquire).is_null() {
-        let kept = alloc::boxed::Box::into_raw(alloc::boxed::Box::new(o));
-        root.store(kept.cast(), Ordering::Release);
-    }
+/// The loader's tables the constructor kept in the load-time arena (`rt::LINKS`).
+fn links() -> Option<&'static After> {
+    let p = crate::rt::root(crate::rt::LINKS).load(Ordering::Acquire);
+    // SAFETY: NULL, or an After the constructor leaked and published (Release/Acquire).
+    unsafe { p.cast::<After>().as_ref() }
 }
 
-/// libc's own default `name`, found in libc's tables kept at load (or searched for before
-/// the constructor) and remembered in `slot`: pure reads, async-signal-safe, for a function a
-/// signal handler may call (`longjmp`). `dlsym` only if that search fails.
+/// Before the constructor (a spawn from another library's constructor; the process is still
+/// in the loader, one thread): the loader's tables, found now.
+#[inline(never)]
+fn search_now(r: &Real) -> Found {
+    with_tables_now(|after| after.lookup(r.name, r.version, r.global))
+}
+
+fn with_tables_now(f: impl FnOnce(&After) -> Found) -> Found {
+    let mut buf = [core::mem::MaybeUninit::uninit(); 128];
+    let aux = crate::init::auxv(0, core::ptr::null(), core::ptr::null(), &mut buf);
+    let found = crate::init::aux_value(aux, libc::AT_PHDR)
+        .zip(crate::init::aux_value(aux, libc::AT_PHNUM))
+        .and_then(|(p, n)| After::find(p, n));
+    found.as_ref().map_or(Found::Unsure, f)
+}
+
+/// libc's own default `name` (in the object that defines `posix_spawn`), found in the loader's
+/// tables and remembered in `slot`: pure reads, async-signal-safe, for a function a signal
+/// handler may call (`longjmp`). `dlsym` only if that search fails.
 pub fn libc_function(slot: &AtomicPtr<c_void>, name: &CStr) -> *mut c_void {
     let p = slot.load(Ordering::Acquire);
     if !p.is_null() {
         return p;
     }
-    let found = spawn_object()
-        .or_else(find_spawn_object)
-        .and_then(|o| o.lookup(name))
-        .map_or_else(
-            // SAFETY: dlsym with a NUL-terminated name.
-            || unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr()) },
-            |a| a as *mut c_void,
-        );
+    let spawn = |after: &After| after.lookup(POSIX_SPAWN.name, None, false);
+    let object = match links() {
+        Some(after) => spawn(after),
+        None => with_tables_now(spawn),
+    };
+    let found = match object {
+        Found::Yes(_, o) => o.lookup(name),
+        _ => None,
+    }
+    .map_or_else(
+        // SAFETY: dlsym with a NUL-terminated name.
+        || unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr()) },
+        |a| a as *mut c_void,
+    );
     slot.store(found, Ordering::Release);
     found
 }
 
-/// The object that defines `posix_spawn`, searched for now: before the constructor has kept
-/// it (a spawn from another library's constructor; the process is still in the loader, one
-/// thread).
-fn find_spawn_object() -> Option<crate::link::Object> {
-    let mut buf = [core::mem::MaybeUninit::uninit(); 128];
-    let aux = crate::init::auxv(0, core::ptr::null(), core::ptr::null(), &mut buf);
-    let (phdr, phnum) = (
-        crate::init::aux_value(aux, libc::AT_PHDR)?,
-        crate::init::aux_value(aux, libc::AT_PHNUM)?,
-    );
-    let mut after = crate::link::After::new();
-    after.find(phdr, phnum).then_some(())?;
-    after
-        .lookup_object(POSIX_SPAWN.name, false)
-        .map(|(_, object)| object)
-}
-
-fn spawn_object() -> Option<crate::link::Object> {
-    let p = crate::rt::root(crate::rt::SPAWN_OBJECT).load(Ordering::Acquire);
-    // SAFETY: NULL, or an Object the constructor leaked and published (Release/Acquire).
-    unsafe { p.cast::<crate::link::Object>().as_ref() }.copied()
-}
-
-/// Resolves every real function; called once by the constructor. The loader's own tables are
-/// searched directly (`link`), which costs a fraction of `dlsym`; `dlsym` answers whatever that
-/// search is unsure of.
+/// Called once by the constructor: keeps the loader's tables for the lookups to come, or, if
+/// they cannot be found, resolves every function with `dlsym` now. `environ` is looked up now
+/// either way: the constructor reads it.
 pub fn resolve_all(phdr: Option<usize>, phnum: Option<usize>) {
-    let mut after = crate::link::After::new();
-    let found = phdr.zip(phnum).is_some_and(|(p, n)| after.find(p, n));
-    for r in ALL {
-        let hit = found
-            .then(|| after.lookup_object(r.name, r.global))
-            .flatten();
-        match hit {
-            Some((addr, object)) => {
-                if core::ptr::eq(r, &POSIX_SPAWN) {
-                    keep_spawn_object(object);
-                }
-                r.set(addr as *mut c_void)
-            }
-            None => r.resolve(),
+    match phdr.zip(phnum).and_then(|(p, n)| After::find(p, n)) {
+        Some(after) => {
+            let kept = alloc::boxed::Box::into_raw(alloc::boxed::Box::new(after));
+            crate::rt::root(crate::rt::LINKS).store(kept.cast(), Ordering::Release);
+            ENVIRON.resolve();
         }
+        None => ALL.iter().for_each(|r| r.ask_dlsym()),
     }
 }
 
@@ -260,14 +262,13 @@ pub extern "C" fn __mcp_env_shim_selfcheck() -> c_int {
         crate::init::aux_value(aux, libc::AT_PHDR),
         crate::init::aux_value(aux, libc::AT_PHNUM),
     );
-    let mut after = crate::link::After::new();
-    if !phdr.zip(phnum).is_some_and(|(p, n)| after.find(p, n)) {
+    let Some(after) = phdr.zip(phnum).and_then(|(p, n)| After::find(p, n)) else {
         return -1;
-    }
+    };
     let mut found = 0;
     let mut differ = 0;
     for r in ALL.iter().filter(|r| r.version.is_none()) {
-        if let Some(addr) = after.lookup(r.name, r.global) {
+        if let Found::Yes(addr, _) = after.lookup(r.name, None, r.global) {
             found += 1;
             let handle = if r.global {
                 libc::RTLD_DEFAULT

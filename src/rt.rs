@@ -35,9 +35,9 @@ struct Heap {
 // SAFETY: bytes are handed out once each, by an atomic bump; the rest is atomics.
 unsafe impl Sync for Heap {}
 
-/// The roots: the hooks' `Edge` (`init`), libc's tables (`real`).
+/// The roots: the hooks' `Edge` (`init`), the loader's symbol tables (`real`).
 pub const EDGE: usize = 0;
-pub const SPAWN_OBJECT: usize = 1;
+pub const LINKS: usize = 1;
 const ROOTS: usize = 2;
 
 #[allow(clippy::declare_interior_mutable_const)]

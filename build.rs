@@ -7,6 +7,7 @@ fn main() {
     println!("cargo:rerun-if-changed=src/spawn_versions.c");
     println!("cargo:rerun-if-changed=src/exports.map");
     println!("cargo:rerun-if-changed=src/exports-x86_64.map");
+    println!("cargo:rerun-if-changed=src/load.ld");
     cc::Build::new()
         .file("src/execl.c")
         .file("src/nounwind.c")
@@ -35,6 +36,10 @@ fn main() {
     // No C runtime start files: the library has no use for crtbegin's TM-clone and gmon hooks,
     // whose weak symbols the loader would otherwise look up in every process.
     println!("cargo:rustc-cdylib-link-arg=-nostartfiles");
+    // The code that runs at load, together (src/load.ld says why).
+    let load =
+        std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("src/load.ld");
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-T,{}", load.display());
     // Each segment starts on a page of its own: the relocated read-only data (.data.rel.ro,
     // .dynamic, .got), which the loader writes in every process, then fits one page, not two
     // (each page written at load is a page fault).

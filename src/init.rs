@@ -66,9 +66,12 @@ extern "C" fn init(argc: c_int, argv: Argv, envp: Argv) {
         aux_value(aux, libc::AT_PHNUM),
     );
     let secure = at_secure(aux);
+    // The effective user the kernel started the program as (no system call in every process;
+    // no constructor before this one changes ids).
+    let euid = aux_value(aux, libc::AT_EUID).map_or_else(crate::sys::geteuid, |v| v as u32);
     let process = Process {
         secure,
-        privileged: secure || crate::sys::geteuid() == 0,
+        privileged: secure || euid == 0,
     };
     // SAFETY: libc's constructor has run (libc is this library's dependency): environ is the
     // environment main will see. Nothing else runs in the process during constructors.

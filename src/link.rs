@@ -78,7 +78,7 @@ pub struct After {
 /// loader come first in any normal process; past these, `dlsym` decides.
 const MAX_OBJECTS: usize = 12;
 
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 struct Tables {
     base: usize,
     gnu: usize,
@@ -89,6 +89,19 @@ struct Tables {
     verdefnum: usize,
     /// An object without a GNU hash table: a lookup that reaches it lets `dlsym` decide.
     unsure: bool,
+}
+
+impl Tables {
+    const EMPTY: Tables = Tables {
+        base: 0,
+        gnu: 0,
+        symtab: 0,
+        strtab: 0,
+        versym: 0,
+        verdef: 0,
+        verdefnum: 0,
+        unsure: false,
+    };
 }
 
 /// An entry of the version definition table (`Elf64_Verdef`).
@@ -123,18 +136,23 @@ pub enum Found {
 }
 
 impl After {
-    /// The loader's objects and their tables; `None` if this library is not found among them
-    /// (or they are more than it keeps). `phdr` and `phnum`: the main program's program
-    /// headers (`AT_PHDR`, `AT_PHNUM`).
-    pub fn find(phdr: usize, phnum: usize) -> Option<After> {
+    pub const EMPTY: After = After {
+        objects: [Tables::EMPTY; MAX_OBJECTS],
+        n: 0,
+        before: 0,
+    };
+
+    /// Fills in the loader's objects and their tables; false if this library is not found
+    /// among them (or they are more than it keeps). `phdr` and `phnum`: the main program's
+    /// program headers (`AT_PHDR`, `AT_PHNUM`).
+    pub fn find(&mut self, phdr: usize, phnum: usize) -> bool {
+        self.find_in(phdr, phnum).is_some()
+    }
+
+    fn find_in(&mut self, phdr: usize, phnum: usize) -> Option<()> {
         let r = r_debug(phdr, phnum)?;
         // The address of our own dynamic section; `_DYNAMIC` is never read through it.
         let ours = core::ptr::addr_of!(_DYNAMIC);
-        let mut after = After {
-            objects: [Tables::default(); MAX_OBJECTS],
-            n: 0,
-            before: 0,
-        };
         let mut past_us = false;
         // SAFETY: the loader's list of loaded objects, complete before any constructor runs.
         let mut p = unsafe { (*r).r_map };
@@ -143,14 +161,14 @@ impl After {
             let map = unsafe { &*p };
             if core::ptr::eq(map.l_ld, ours) {
                 past_us = true;
-                after.before = after.n;
+                self.before = self.n;
             } else {
-                *after.objects.get_mut(after.n)? = tables(map);
-                after.n += 1;
+                *self.objects.get_mut(self.n)? = tables(map);
+                self.n += 1;
             }
             p = map.l_next;
         }
-        past_us.then_some(after)
+        past_us.then_some(())
     }
 
     /// `name`'s definition in the first object after this library that defines it (`global`:
@@ -254,7 +272,7 @@ fn ptr(map: &LinkMap, v: usize) -> usize {
 /// table).
 fn tables(map: &LinkMap) -> Tables {
     if map.l_ld.is_null() {
-        return Tables::default();
+        return Tables::EMPTY;
     }
     let (mut gnu, mut symtab, mut strtab, mut versym) = (0, 0, 0, 0);
     let (mut verdef, mut verdefnum) = (0, 0);
@@ -278,7 +296,7 @@ fn tables(map: &LinkMap) -> Tables {
     if gnu == 0 || symtab == 0 || strtab == 0 {
         return Tables {
             unsure: true,
-            ..Tables::default()
+            ..Tables::EMPTY
         };
     }
     Tables {

@@ -206,10 +206,15 @@ fn search_now(r: &Real) -> Found {
 fn with_tables_now(f: impl FnOnce(&After) -> Found) -> Found {
     let mut buf = [core::mem::MaybeUninit::uninit(); 128];
     let aux = crate::init::auxv(0, core::ptr::null(), core::ptr::null(), &mut buf);
+    let mut after = After::EMPTY;
     let found = crate::init::aux_value(aux, libc::AT_PHDR)
         .zip(crate::init::aux_value(aux, libc::AT_PHNUM))
-        .and_then(|(p, n)| After::find(p, n));
-    found.as_ref().map_or(Found::Unsure, f)
+        .is_some_and(|(p, n)| after.find(p, n));
+    if found {
+        f(&after)
+    } else {
+        Found::Unsure
+    }
 }
 
 /// libc's own default `name` (in the object that defines `posix_spawn`), found in the loader's
@@ -242,13 +247,14 @@ pub fn libc_function(slot: &AtomicPtr<c_void>, name: &CStr) -> *mut c_void {
 /// they cannot be found, resolves every function with `dlsym` now. `environ` is looked up now
 /// either way: the constructor reads it.
 pub fn resolve_all(phdr: Option<usize>, phnum: Option<usize>) {
-    match phdr.zip(phnum).and_then(|(p, n)| After::find(p, n)) {
-        Some(after) => {
-            let kept = alloc::boxed::Box::into_raw(alloc::boxed::Box::new(after));
-            crate::rt::root(crate::rt::LINKS).store(kept.cast(), Ordering::Release);
-            ENVIRON.resolve();
-        }
-        None => ALL.iter().for_each(|r| r.ask_dlsym()),
+    // Filled in place in the arena: the tables are most of a kilobyte.
+    let mut kept = alloc::boxed::Box::new(After::EMPTY);
+    if phdr.zip(phnum).is_some_and(|(p, n)| kept.find(p, n)) {
+        let kept = alloc::boxed::Box::into_raw(kept);
+        crate::rt::root(crate::rt::LINKS).store(kept.cast(), Ordering::Release);
+        ENVIRON.resolve();
+    } else {
+        ALL.iter().for_each(|r| r.ask_dlsym());
     }
 }
 
@@ -262,9 +268,10 @@ pub extern "C" fn __mcp_env_shim_selfcheck() -> c_int {
         crate::init::aux_value(aux, libc::AT_PHDR),
         crate::init::aux_value(aux, libc::AT_PHNUM),
     );
-    let Some(after) = phdr.zip(phnum).and_then(|(p, n)| After::find(p, n)) else {
+    let mut after = After::EMPTY;
+    if !phdr.zip(phnum).is_some_and(|(p, n)| after.find(p, n)) {
         return -1;
-    };
+    }
     let mut found = 0;
     let mut differ = 0;
     for r in ALL.iter().filter(|r| r.version.is_none()) {

@@ -263,11 +263,13 @@ class Results:
         shim = str(self.b.shim)
         dyn = sh("readelf", "-d", shim)
         rel = sh("readelf", "-W", "-r", shim)
-        text = 0
+        text = load = 0
         for line in sh("readelf", "-W", "-S", shim).splitlines():
             f = line.split()
             if ".text" in f:
                 text = int(f[f.index(".text") + 4], 16)
+            if ".text.load" in f:  # the code that runs at load, together (src/load.ld)
+                load = int(f[f.index(".text.load") + 4], 16)
         return {
             "needed": " ".join(re.findall(r"\(NEEDED\).*\[(.*)\]", dyn)),
             "now": "BIND_NOW (every symbol resolved at load)" if re.search(r"BIND_NOW|Flags:.*NOW", dyn) else "lazy binding",
@@ -275,6 +277,7 @@ class Results:
             "symrel": str(len(re.findall(r"R_X86_64_(GLOB_DAT|JUMP_SLOT|64)", rel))),
             "undef": str(len(sh("nm", "-D", "--undefined-only", shim).splitlines())),
             "text": fmt(text),
+            "load": fmt(load),
             "bytes": fmt(self.b.shim.stat().st_size),
         }
 

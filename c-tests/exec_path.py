@@ -6,8 +6,8 @@ leads to a panic, an allocation, dlsym, a lock, stdio or getenv, or if the deepe
 stack frames a hook can build exceeds STACK_LIMIT bytes (a signal handler's alternate stack, a
 vfork child on a tight RLIMIT_STACK: the hook must not need much, whatever the envp): rule 1 of the exec path, checked
 on what was compiled rather than on what the source meant. The one exception, named
-in LATE: a real function's first lookup, where dlsym answers only what the loader's tables leave
-unsure (see src/real.rs); the check proves it is the only road to dlsym. Imports count by name, whether called through
+in LATE: a real function's first lookup, which asks dlsym only before the library's constructor
+has run (see src/real.rs); the check proves it is the only road to dlsym. Imports count by name, whether called through
 the PLT or the GOT; calls through a pointer held in data (the real libc functions) are not
 followed. Prints one line per check, as the C tests do."""
 
@@ -17,8 +17,8 @@ import sys
 
 HOOKS = ["execve", "execv", "execvp", "execvpe", "execl", "execlp", "execle", "fexecve",
          "execveat", "posix_spawn", "posix_spawnp", "__mcp_env_shim_exec_list"]
-# A real function's first lookup: dlsym is allowed behind it (before the constructor, or for an
-# IFUNC) and nowhere else.
+# A real function's first lookup: dlsym is allowed behind it (before the constructor has run)
+# and nowhere else.
 LATE = r"resolve_late"
 FORBIDDEN = {
     "a panic": r"panicking|rust_begin_unwind|panic_|unwrap_failed|expect_failed|_fail\b|abort",

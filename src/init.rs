@@ -64,6 +64,7 @@ extern "C" fn init(argc: c_int, argv: Argv, envp: Argv) {
     crate::real::resolve_all(
         aux_value(aux, libc::AT_PHDR),
         aux_value(aux, libc::AT_PHNUM),
+        aux_value(aux, libc::AT_BASE),
     );
     let secure = at_secure(aux);
     // The effective user the kernel started the program as (no system call in every process;

@@ -3,19 +3,17 @@
 //! a later, unrelated exec would otherwise take for its own.
 
 use core::ffi::{c_int, c_void};
-use core::sync::atomic::AtomicPtr;
 
 type Jump = unsafe extern "C" fn(*mut c_void, c_int) -> !;
 
 macro_rules! jump {
-    ($name:ident, $c:literal) => {
+    ($name:ident, $real:path) => {
         /// # Safety
         /// As `longjmp(3)`.
         #[no_mangle]
         pub unsafe extern "C" fn $name(env: *mut c_void, val: c_int) -> ! {
             crate::sigwindow::leaving();
-            static REAL: AtomicPtr<c_void> = AtomicPtr::new(core::ptr::null_mut());
-            let f = crate::real::libc_function(&REAL, $c);
+            let f = crate::real::jump_target(&$real);
             if f.is_null() {
                 // No libc has none; nothing else can be done for a jump that must not return.
                 crate::sys::abort();
@@ -26,7 +24,7 @@ macro_rules! jump {
     };
 }
 
-jump!(longjmp, c"longjmp");
-jump!(_longjmp, c"_longjmp");
-jump!(siglongjmp, c"siglongjmp");
-jump!(__longjmp_chk, c"__longjmp_chk");
+jump!(longjmp, crate::real::LONGJMP);
+jump!(_longjmp, crate::real::UNDERSCORE_LONGJMP);
+jump!(siglongjmp, crate::real::SIGLONGJMP);
+jump!(__longjmp_chk, crate::real::LONGJMP_CHK);

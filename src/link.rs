@@ -7,8 +7,9 @@
 //! reads cold pages of libc's tables), so the constructor only finds the tables (`After::find`)
 //! and each function is looked up when first called.
 //!
-//! Anything unusual (no `DT_DEBUG`, this library not in the list, an object without a GNU hash
-//! table, an IFUNC) is `Unsure` (or `None`), and the caller asks `dlsym`.
+//! Anything unusual (no `DT_DEBUG` or `PT_PHDR`, this library or the loader not in the list,
+//! an object without a GNU hash table) is `Unsure` (or `find` fails), and the caller asks
+//! `dlsym`, in the constructor.
 //! `__mcp_env_shim_selfcheck` compares both for the tests.
 
 use core::ffi::{c_char, CStr};
@@ -127,11 +128,11 @@ struct Verdaux {
 
 /// What a lookup found.
 pub enum Found {
-    /// The address, and the object it is in (its tables, to look up other names there).
-    Yes(usize, Object),
+    /// The address.
+    Yes(usize),
     No,
-    /// Something this lookup does not handle (an IFUNC, an object without a GNU hash table):
-    /// let dlsym decide.
+    /// Something this lookup does not handle (an object without a GNU hash table, an IFUNC
+    /// other than on x86_64): let dlsym decide.
     Unsure,
 }
 
@@ -142,14 +143,17 @@ impl After {
         before: 0,
     };
 
-    /// Fills in the loader's objects and their tables; false if this library is not found
-    /// among them (or they are more than it keeps). `phdr` and `phnum`: the main program's
-    /// program headers (`AT_PHDR`, `AT_PHNUM`).
-    pub fn find(&mut self, phdr: usize, phnum: usize) -> bool {
-        self.find_in(phdr, phnum).is_some()
+    /// Fills in the objects the loader started the program with and their tables; false if
+    /// this library or the loader is not found among them (or they are more than it keeps).
+    /// `phdr` and `phnum`: the main program's program headers (`AT_PHDR`, `AT_PHNUM`);
+    /// `loader`: the loader's load address (`AT_BASE`). The list ends at the loader: what
+    /// comes after it was opened later (`dlopen`, in a constructor that ran before this
+    /// library's) and may be closed, so its tables are not kept.
+    pub fn find(&mut self, phdr: usize, phnum: usize, loader: usize) -> bool {
+        self.find_in(phdr, phnum, loader).is_some()
     }
 
-    fn find_in(&mut self, phdr: usize, phnum: usize) -> Option<()> {
+    fn find_in(&mut self, phdr: usize, phnum: usize, loader: usize) -> Option<()> {
         let r = r_debug(phdr, phnum)?;
         // The address of our own dynamic section; `_DYNAMIC` is never read through it.
         let ours = core::ptr::addr_of!(_DYNAMIC);
@@ -165,10 +169,20 @@ impl After {
             } else {
                 *self.objects.get_mut(self.n)? = tables(map);
                 self.n += 1;
+                if map.l_addr == loader && loader != 0 {
+                    return past_us.then_some(());
+                }
             }
             p = map.l_next;
         }
-        past_us.then_some(())
+        None
+    }
+
+    /// Whether every lookup in these tables can be settled by them alone, later, in a hook:
+    /// some object comes after this library (it is preloaded, not opened by `dlopen` after
+    /// libc) and every object has a GNU hash table.
+    pub fn sure(&self) -> bool {
+        self.n > self.before && self.objects.iter().take(self.n).all(|t| !t.unsure)
     }
 
     /// `name`'s definition in the first object after this library that defines it (`global`:
@@ -189,19 +203,20 @@ impl After {
     }
 }
 
-/// One loaded object's tables, kept to look a symbol up there later: pure reads of tables the
-/// loader never changes, so async-signal-safe.
-#[derive(Clone, Copy)]
-pub struct Object(Tables);
-
-impl Object {
-    /// The default definition of `name`.
-    pub fn lookup(&self, name: &CStr) -> Option<usize> {
-        let name = name.to_bytes();
-        match lookup_in(&self.0, name, None, gnu_hash(name)) {
-            Found::Yes(addr, _) => Some(addr),
-            _ => None,
-        }
+/// An IFUNC's definition: what its resolver returns, as the loader and `dlsym` call it (on
+/// x86_64 with no arguments; the resolver only reads the CPU's features). Elsewhere the
+/// arguments differ: `dlsym` decides.
+fn ifunc(resolver: usize) -> Found {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: an IFUNC resolver of a loaded object, called as the loader calls it.
+        let f = unsafe { core::mem::transmute::<usize, extern "C" fn() -> usize>(resolver) };
+        Found::Yes(f())
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = resolver;
+        Found::Unsure
     }
 }
 
@@ -222,7 +237,9 @@ fn r_debug(phdr: usize, phnum: usize) -> Option<*const RDebug> {
             _ => {}
         }
     }
-    let dynamic = (bias.unwrap_or(0).wrapping_add(dynamic?)) as *const Dyn;
+    // Without PT_PHDR the load address is unknown (the loader itself, run as a program, whose
+    // program headers the kernel's vector names): no guess.
+    let dynamic = (bias?.wrapping_add(dynamic?)) as *const Dyn;
     let mut d = dynamic;
     loop {
         // SAFETY: the main program's dynamic section, terminated by DT_NULL.
@@ -385,15 +402,19 @@ fn lookup_in(t: &Tables, name: &[u8], version: Option<&[u8]>, hash: u32) -> Foun
                         0
                     };
                     let hidden = ver & 0x8000 != 0;
-                    if kind == STT_GNU_IFUNC {
-                        return Found::Unsure;
-                    }
+                    let ndx = ver & 0x7fff;
+                    // As the loader matches a versioned reference: that version, or a
+                    // definition without one (no version table, or the base index).
                     let wanted = match version {
                         None => !hidden,
-                        Some(v) => version_is(t, ver & 0x7fff, v),
+                        Some(v) => version_is(t, ndx, v) || versym == 0 || (ndx <= 1 && !hidden),
                     };
                     if wanted && (bind == STB_GLOBAL || bind == STB_WEAK) {
-                        return Found::Yes(base + sym.st_value as usize, Object(*t));
+                        let addr = base + sym.st_value as usize;
+                        if kind == STT_GNU_IFUNC {
+                            return ifunc(addr);
+                        }
+                        return Found::Yes(addr);
                     }
                 }
             }

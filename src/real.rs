@@ -1,19 +1,20 @@
 //! The real libc functions behind the hooks: the next definition after this library, as
 //! `dlsym(RTLD_NEXT, ...)` finds it, so a preloaded library after this one that hooks them too
-//! stays in the chain. The constructor keeps the loader's symbol tables (`link::After`), and
-//! each function is looked up there when a hook first needs it: a pure read of tables the
-//! loader never changes, lock-free and async-signal-safe, and a process that never starts a
-//! program (most of them, under `/etc/ld.so.preload`) never reads libc's tables. Only
-//! `environ` is looked up at load: the constructor reads it.
+//! stays in the chain. The constructor keeps the loader's symbol tables (`link::After`) of the
+//! objects the program started with, and each function is looked up there when a hook first
+//! needs it: a pure read of tables the loader never changes, lock-free and async-signal-safe,
+//! and a process that never starts a program (most of them, under `/etc/ld.so.preload`) never
+//! reads libc's tables. Only `environ` is looked up at load: the constructor reads it.
 //!
-//! `dlsym` takes the loader's lock and may allocate, so the hooks never call it, with two
-//! exceptions, both behind `resolve_late`: a program started from another library's
-//! constructor before this library's constructor has run and found nothing (the process is
-//! still single-threaded inside the loader, which holds its lock for this thread), and a real
-//! function the tables leave unsure of (an IFUNC: none of glibc's exec or spawn functions is
-//! one). Where the constructor found no tables at all, it resolved every function with `dlsym`
-//! itself. `c-tests/exec_path.py` checks that `resolve_late` is the one road from a hook to
-//! `dlsym`.
+//! The constructor keeps the tables only if they can settle every lookup by themselves
+//! (`After::sure`: the library is preloaded, every object has a GNU hash table; an IFUNC is
+//! resolved as the loader resolves it, on x86_64). Otherwise it settles every function itself,
+//! with `dlsym` (`dlvsym` for glibc's pre-2.15 `posix_spawn`) where the tables cannot, as it
+//! always did. `dlsym` takes the loader's lock and may allocate, so a hook calls it only
+//! before the constructor has run (a program started from another library's constructor: the
+//! process is still single-threaded inside the loader, which holds its lock for this thread),
+//! behind `resolve_late`; `c-tests/exec_path.py` checks that this is the one road from a hook
+//! to `dlsym`, and `t_attack4` that a first use never waits for the loader's lock.
 
 use crate::link::{After, Found};
 use core::ffi::{c_char, c_int, c_void, CStr};
@@ -33,7 +34,7 @@ type SpawnFn = unsafe extern "C" fn(
     Argv,
 ) -> c_int;
 
-struct Real {
+pub struct Real {
     name: &'static CStr,
     /// A version of the symbol other than the default (glibc's compat `posix_spawn`): found
     /// by the loader-table search only, never by `dlsym`.
@@ -69,25 +70,29 @@ impl Real {
         }
     }
 
-    /// Looks the function up in the tables the constructor kept (or, before it, in the
-    /// loader's tables found now); `dlsym` only where they are unsure.
+    /// A first use: looked up in the tables the constructor kept, which it checked can settle
+    /// every lookup (`After::sure`). Before the constructor: in the loader's tables found now,
+    /// else `dlsym`.
     fn resolve(&self) {
-        let kept = links();
-        let found = match kept {
-            Some(after) => after.lookup(self.name, self.version, self.global),
-            None => search_now(self),
-        };
-        match found {
-            Found::Yes(addr, _) => self.set(addr as *mut c_void),
-            Found::No => self.set(core::ptr::null_mut()),
-            // dlsym cannot name a version: not found (the hook then uses the default one).
-            // Before the constructor a miss is not final: its own search may still find it.
-            Found::Unsure if self.version.is_some() => {
-                if kept.is_some() {
-                    self.set(core::ptr::null_mut());
-                }
+        if let Some(after) = links() {
+            match after.lookup(self.name, self.version, self.global) {
+                Found::Yes(addr) => self.set(addr as *mut c_void),
+                _ => self.set(core::ptr::null_mut()),
             }
-            Found::Unsure => self.ask_dlsym(),
+            return;
+        }
+        match search_now(self) {
+            Found::Yes(addr) => self.set(addr as *mut c_void),
+            _ => self.ask_dlsym(),
+        }
+    }
+
+    /// In the constructor, when it keeps no tables: the tables' answer where they have one,
+    /// else `dlsym` (`dlvsym` for a version), as it has always been done at load.
+    fn resolve_now(&self, tables: Option<&After>) {
+        match tables.map(|t| t.lookup(self.name, self.version, self.global)) {
+            Some(Found::Yes(addr)) => self.set(addr as *mut c_void),
+            _ => self.ask_dlsym(),
         }
     }
 
@@ -97,8 +102,25 @@ impl Real {
         } else {
             libc::RTLD_NEXT
         };
-        // SAFETY: dlsym with a NUL-terminated name.
-        self.set(unsafe { libc::dlsym(handle, self.name.as_ptr()) });
+        let Some(version) = self.version else {
+            // SAFETY: dlsym with a NUL-terminated name.
+            return self.set(unsafe { libc::dlsym(handle, self.name.as_ptr()) });
+        };
+        // dlvsym, found through dlsym: one import fewer for the loader in every process.
+        // SAFETY: dlsym with a NUL-terminated name; dlvsym has this type.
+        let found = unsafe {
+            let f = libc::dlsym(libc::RTLD_DEFAULT, c"dlvsym".as_ptr());
+            if f.is_null() {
+                core::ptr::null_mut()
+            } else {
+                let dlvsym = core::mem::transmute::<
+                    *mut c_void,
+                    unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char) -> *mut c_void,
+                >(f);
+                dlvsym(handle, self.name.as_ptr(), version.as_ptr())
+            }
+        };
+        self.set(found);
     }
 
     fn set(&self, p: *mut c_void) {
@@ -137,6 +159,11 @@ static POSIX_SPAWNP_COMPAT: Real = Real::versioned(c"posix_spawnp", c"GLIBC_2.2.
 /// library imports is a lookup the loader makes in every process.
 static ERRNO_LOCATION: Real = Real::new(c"__errno_location");
 static ENVIRON: Real = Real::with_scope(c"environ", true);
+/// `longjmp` and its kin (`jumps`), called from signal handlers: found the same way.
+pub static LONGJMP: Real = Real::new(c"longjmp");
+pub static UNDERSCORE_LONGJMP: Real = Real::new(c"_longjmp");
+pub static SIGLONGJMP: Real = Real::new(c"siglongjmp");
+pub static LONGJMP_CHK: Real = Real::new(c"__longjmp_chk");
 
 /// The calling thread's errno.
 pub fn errno_location() -> *mut c_int {
@@ -177,16 +204,22 @@ pub unsafe fn set_environ(array: Argv) {
 }
 
 /// Resolved at load; the pre-2.15 `posix_spawn`s only when a program first calls them.
-/// What the constructor resolves with `dlsym` when it finds no tables to keep.
-const ALL: [&Real; 8] = [
+/// Every real function: what the constructor settles itself when it keeps no tables.
+const ALL: [&Real; 14] = [
     &EXECVE,
     &EXECVPE,
     &FEXECVE,
     &EXECVEAT,
     &POSIX_SPAWN,
     &POSIX_SPAWNP,
+    &POSIX_SPAWN_COMPAT,
+    &POSIX_SPAWNP_COMPAT,
     &ERRNO_LOCATION,
     &ENVIRON,
+    &LONGJMP,
+    &UNDERSCORE_LONGJMP,
+    &SIGLONGJMP,
+    &LONGJMP_CHK,
 ];
 
 /// The loader's tables the constructor kept in the load-time arena (`rt::LINKS`).
@@ -207,9 +240,10 @@ fn with_tables_now(f: impl FnOnce(&After) -> Found) -> Found {
     let mut buf = [core::mem::MaybeUninit::uninit(); 128];
     let aux = crate::init::auxv(0, core::ptr::null(), core::ptr::null(), &mut buf);
     let mut after = After::EMPTY;
+    let base = crate::init::aux_value(aux, libc::AT_BASE).unwrap_or(0);
     let found = crate::init::aux_value(aux, libc::AT_PHDR)
         .zip(crate::init::aux_value(aux, libc::AT_PHNUM))
-        .is_some_and(|(p, n)| after.find(p, n));
+        .is_some_and(|(p, n)| after.find(p, n, base));
     if found {
         f(&after)
     } else {
@@ -217,44 +251,28 @@ fn with_tables_now(f: impl FnOnce(&After) -> Found) -> Found {
     }
 }
 
-/// libc's own default `name` (in the object that defines `posix_spawn`), found in the loader's
-/// tables and remembered in `slot`: pure reads, async-signal-safe, for a function a signal
-/// handler may call (`longjmp`). `dlsym` only if that search fails.
-pub fn libc_function(slot: &AtomicPtr<c_void>, name: &CStr) -> *mut c_void {
-    let p = slot.load(Ordering::Acquire);
-    if !p.is_null() {
-        return p;
-    }
-    let spawn = |after: &After| after.lookup(POSIX_SPAWN.name, None, false);
-    let object = match links() {
-        Some(after) => spawn(after),
-        None => with_tables_now(spawn),
-    };
-    let found = match object {
-        Found::Yes(_, o) => o.lookup(name),
-        _ => None,
-    }
-    .map_or_else(
-        // SAFETY: dlsym with a NUL-terminated name.
-        || unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr()) },
-        |a| a as *mut c_void,
-    );
-    slot.store(found, Ordering::Release);
-    found
+/// The real `longjmp` (or kin) for `jumps`.
+pub fn jump_target(r: &Real) -> *mut c_void {
+    r.get()
 }
 
-/// Called once by the constructor: keeps the loader's tables for the lookups to come, or, if
-/// they cannot be found, resolves every function with `dlsym` now. `environ` is looked up now
-/// either way: the constructor reads it.
-pub fn resolve_all(phdr: Option<usize>, phnum: Option<usize>) {
+/// Called once by the constructor: keeps the loader's tables for the lookups to come when they
+/// can settle every one of them (`After::sure`; on x86_64, where an IFUNC is resolved as the
+/// loader does), else settles every function now, with `dlsym` where the tables cannot.
+/// `environ` is looked up now either way: the constructor reads it.
+pub fn resolve_all(phdr: Option<usize>, phnum: Option<usize>, loader: Option<usize>) {
     // Filled in place in the arena: the tables are most of a kilobyte.
     let mut kept = alloc::boxed::Box::new(After::EMPTY);
-    if phdr.zip(phnum).is_some_and(|(p, n)| kept.find(p, n)) {
+    let found = phdr
+        .zip(phnum)
+        .is_some_and(|(p, n)| kept.find(p, n, loader.unwrap_or(0)));
+    if found && kept.sure() && cfg!(target_arch = "x86_64") {
         let kept = alloc::boxed::Box::into_raw(kept);
         crate::rt::root(crate::rt::LINKS).store(kept.cast(), Ordering::Release);
         ENVIRON.resolve();
     } else {
-        ALL.iter().for_each(|r| r.ask_dlsym());
+        let tables = found.then_some(&*kept);
+        ALL.iter().for_each(|r| r.resolve_now(tables));
     }
 }
 
@@ -268,14 +286,15 @@ pub extern "C" fn __mcp_env_shim_selfcheck() -> c_int {
         crate::init::aux_value(aux, libc::AT_PHDR),
         crate::init::aux_value(aux, libc::AT_PHNUM),
     );
+    let base = crate::init::aux_value(aux, libc::AT_BASE).unwrap_or(0);
     let mut after = After::EMPTY;
-    if !phdr.zip(phnum).is_some_and(|(p, n)| after.find(p, n)) {
+    if !phdr.zip(phnum).is_some_and(|(p, n)| after.find(p, n, base)) {
         return -1;
     }
     let mut found = 0;
     let mut differ = 0;
     for r in ALL.iter().filter(|r| r.version.is_none()) {
-        if let Found::Yes(addr, _) = after.lookup(r.name, None, r.global) {
+        if let Found::Yes(addr) = after.lookup(r.name, None, r.global) {
             found += 1;
             let handle = if r.global {
                 libc::RTLD_DEFAULT

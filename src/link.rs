@@ -4,8 +4,8 @@
 //! each object's GNU hash table is searched. Under `/etc/ld.so.preload` every process loads the
 //! library: `dlsym` calls were a sixth of its load cost, and even this search, run for every
 //! real function at load, was a third of the time the library adds to a process (each lookup
-//! reads cold pages of libc's tables), so the constructor only finds the tables (`After::find`)
-//! and each function is looked up when first called.
+//! reads cold pages of libc's tables), so the constructor finds the tables (`After::find`),
+//! looks up the few a process needs at once, and each other function when first called.
 //!
 //! Anything unusual (no `DT_DEBUG` or `PT_PHDR`, this library or the loader not in the list,
 //! an object without a GNU hash table) is `Unsure` (or `find` fails), and the caller asks

@@ -2,9 +2,10 @@
 //! `dlsym(RTLD_NEXT, ...)` finds it, so a preloaded library after this one that hooks them too
 //! stays in the chain. The constructor keeps the loader's symbol tables (`link::After`) of the
 //! objects the program started with, and each function is looked up there when a hook first
-//! needs it: a pure read of tables the loader never changes, lock-free and async-signal-safe,
-//! and a process that never starts a program (most of them, under `/etc/ld.so.preload`) never
-//! reads libc's tables. Only `environ` is looked up at load: the constructor reads it.
+//! needs it: a pure read of tables the loader never changes, lock-free and async-signal-safe.
+//! At load only `AT_LOAD` are looked up (`environ`, and what a fork child's exec needs), so a
+//! process that never starts a program (most of them, under `/etc/ld.so.preload`) reads 4 of
+//! the 14 entries of libc's tables.
 //!
 //! The constructor keeps the tables only if they can settle every lookup by themselves
 //! (`After::sure`: the library is preloaded, every object has a GNU hash table; an IFUNC is
@@ -204,6 +205,13 @@ pub unsafe fn set_environ(array: Argv) {
 }
 
 /// Resolved at load; the pre-2.15 `posix_spawn`s only when a program first calls them.
+/// Looked up at load even when the tables are kept: `environ`, which the constructor reads,
+/// and what a `fork` child's exec needs. A fork child does not inherit the parent's mappings
+/// of libc's symbol tables (file pages are not copied at fork): looking them up in every such
+/// child cost it 10 us (fork+execve of a child left alone, `make bench`), where the parent
+/// pays about 1 us each, once.
+const AT_LOAD: [&Real; 4] = [&ENVIRON, &EXECVE, &EXECVPE, &ERRNO_LOCATION];
+
 /// Every real function: what the constructor settles itself when it keeps no tables.
 const ALL: [&Real; 14] = [
     &EXECVE,
@@ -259,7 +267,7 @@ pub fn jump_target(r: &Real) -> *mut c_void {
 /// Called once by the constructor: keeps the loader's tables for the lookups to come when they
 /// can settle every one of them (`After::sure`; on x86_64, where an IFUNC is resolved as the
 /// loader does), else settles every function now, with `dlsym` where the tables cannot.
-/// `environ` is looked up now either way: the constructor reads it.
+/// `AT_LOAD` are looked up now either way.
 pub fn resolve_all(phdr: Option<usize>, phnum: Option<usize>, loader: Option<usize>) {
     // Filled in place in the arena: the tables are most of a kilobyte.
     let mut kept = alloc::boxed::Box::new(After::EMPTY);
@@ -269,7 +277,9 @@ pub fn resolve_all(phdr: Option<usize>, phnum: Option<usize>, loader: Option<usi
     if found && kept.sure() && cfg!(target_arch = "x86_64") {
         let kept = alloc::boxed::Box::into_raw(kept);
         crate::rt::root(crate::rt::LINKS).store(kept.cast(), Ordering::Release);
-        ENVIRON.resolve();
+        for r in AT_LOAD {
+            r.resolve();
+        }
     } else {
         let tables = found.then_some(&*kept);
         ALL.iter().for_each(|r| r.resolve_now(tables));

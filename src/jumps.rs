@@ -13,7 +13,7 @@ macro_rules! jump {
         #[no_mangle]
         pub unsafe extern "C" fn $name(env: *mut c_void, val: c_int) -> ! {
             crate::sigwindow::leaving();
-            let f = crate::real::jump_target(&$real);
+            let f = $real.get();
             if f.is_null() {
                 // No libc has none; nothing else can be done for a jump that must not return.
                 crate::sys::abort();

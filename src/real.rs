@@ -38,7 +38,7 @@ type SpawnFn = unsafe extern "C" fn(
 pub struct Real {
     name: &'static CStr,
     /// A version of the symbol other than the default (glibc's compat `posix_spawn`): found
-    /// by the loader-table search only, never by `dlsym`.
+    /// in the loader's tables, or by `dlvsym`.
     version: Option<&'static CStr>,
     /// Searched from the first object (`environ`: the program's own copy, if it has one, is
     /// the one libc uses too), rather than after this library.
@@ -97,12 +97,17 @@ impl Real {
         }
     }
 
-    fn ask_dlsym(&self) {
-        let handle = if self.global {
+    /// Where `dlsym` looks for it: from the first object (`global`), else after this library.
+    fn handle(&self) -> *mut c_void {
+        if self.global {
             libc::RTLD_DEFAULT
         } else {
             libc::RTLD_NEXT
-        };
+        }
+    }
+
+    fn ask_dlsym(&self) {
+        let handle = self.handle();
         let Some(version) = self.version else {
             // SAFETY: dlsym with a NUL-terminated name.
             return self.set(unsafe { libc::dlsym(handle, self.name.as_ptr()) });
@@ -129,7 +134,7 @@ impl Real {
         self.done.store(true, Ordering::Release);
     }
 
-    fn get(&self) -> *mut c_void {
+    pub fn get(&self) -> *mut c_void {
         if self.done.load(Ordering::Acquire) {
             self.ptr.load(Ordering::Acquire)
         } else {
@@ -204,7 +209,6 @@ pub unsafe fn set_environ(array: Argv) {
     }
 }
 
-/// Resolved at load; the pre-2.15 `posix_spawn`s only when a program first calls them.
 /// Looked up at load even when the tables are kept: `environ`, which the constructor reads,
 /// and what a `fork` child's exec needs. A fork child does not inherit the parent's mappings
 /// of libc's symbol tables (file pages are not copied at fork): looking them up in every such
@@ -245,23 +249,23 @@ fn search_now(r: &Real) -> Found {
 }
 
 fn with_tables_now(f: impl FnOnce(&After) -> Found) -> Found {
-    let mut buf = [core::mem::MaybeUninit::uninit(); 128];
-    let aux = crate::init::auxv(0, core::ptr::null(), core::ptr::null(), &mut buf);
     let mut after = After::EMPTY;
-    let base = crate::init::aux_value(aux, libc::AT_BASE).unwrap_or(0);
-    let found = crate::init::aux_value(aux, libc::AT_PHDR)
-        .zip(crate::init::aux_value(aux, libc::AT_PHNUM))
-        .is_some_and(|(p, n)| after.find(p, n, base));
-    if found {
+    if tables_now(&mut after) {
         f(&after)
     } else {
         Found::Unsure
     }
 }
 
-/// The real `longjmp` (or kin) for `jumps`.
-pub fn jump_target(r: &Real) -> *mut c_void {
-    r.get()
+/// Fills `after` from the auxiliary vector the kernel keeps (not the constructor's): false if
+/// the tables cannot be found.
+fn tables_now(after: &mut After) -> bool {
+    let mut buf = [core::mem::MaybeUninit::uninit(); 128];
+    let aux = crate::init::auxv(0, core::ptr::null(), core::ptr::null(), &mut buf);
+    let base = crate::init::aux_value(aux, libc::AT_BASE).unwrap_or(0);
+    crate::init::aux_value(aux, libc::AT_PHDR)
+        .zip(crate::init::aux_value(aux, libc::AT_PHNUM))
+        .is_some_and(|(p, n)| after.find(p, n, base))
 }
 
 /// Called once by the constructor: keeps the loader's tables for the lookups to come when they
@@ -290,15 +294,8 @@ pub fn resolve_all(phdr: Option<usize>, phnum: Option<usize>, loader: Option<usi
 /// `dlsym(RTLD_NEXT)` (0 is right), or -1 if it found none of them by itself.
 #[no_mangle]
 pub extern "C" fn __mcp_env_shim_selfcheck() -> c_int {
-    let mut buf = [core::mem::MaybeUninit::uninit(); 128];
-    let aux = crate::init::auxv(0, core::ptr::null(), core::ptr::null(), &mut buf);
-    let (phdr, phnum) = (
-        crate::init::aux_value(aux, libc::AT_PHDR),
-        crate::init::aux_value(aux, libc::AT_PHNUM),
-    );
-    let base = crate::init::aux_value(aux, libc::AT_BASE).unwrap_or(0);
     let mut after = After::EMPTY;
-    if !phdr.zip(phnum).is_some_and(|(p, n)| after.find(p, n, base)) {
+    if !tables_now(&mut after) {
         return -1;
     }
     let mut found = 0;
@@ -306,13 +303,8 @@ pub extern "C" fn __mcp_env_shim_selfcheck() -> c_int {
     for r in ALL.iter().filter(|r| r.version.is_none()) {
         if let Found::Yes(addr) = after.lookup(r.name, None, r.global) {
             found += 1;
-            let handle = if r.global {
-                libc::RTLD_DEFAULT
-            } else {
-                libc::RTLD_NEXT
-            };
             // SAFETY: dlsym with a NUL-terminated name (a test helper).
-            let want = unsafe { libc::dlsym(handle, r.name.as_ptr()) };
+            let want = unsafe { libc::dlsym(r.handle(), r.name.as_ptr()) };
             differ += c_int::from(addr as *mut c_void != want);
         }
     }

@@ -61,11 +61,7 @@ extern "C" fn init(argc: c_int, argv: Argv, envp: Argv) {
     }
     let mut buf = [MaybeUninit::uninit(); 128];
     let aux = auxv(argc, argv, envp, &mut buf);
-    crate::real::resolve_all(
-        aux_value(aux, libc::AT_PHDR),
-        aux_value(aux, libc::AT_PHNUM),
-        aux_value(aux, libc::AT_BASE),
-    );
+    crate::real::resolve_all(aux);
     let secure = at_secure(aux);
     // The effective user the kernel started the program as (no system call in every process;
     // no constructor before this one changes ids).

@@ -75,6 +75,9 @@ pub struct After {
     before: usize,
 }
 
+/// An upper bound of the vDSO's size: a dynamic section this far past its start is its own.
+const VDSO_SPAN: usize = 1 << 16;
+
 /// How many objects are searched: the program, the vDSO, preloaded libraries, libc and the
 /// loader come first in any normal process; past these, `dlsym` decides.
 const MAX_OBJECTS: usize = 12;
@@ -130,6 +133,8 @@ struct Verdaux {
 pub enum Found {
     /// The address.
     Yes(usize),
+    /// An IFUNC: the address of its resolver (`lookup` calls it).
+    Ifunc(usize),
     No,
     /// Something this lookup does not handle (an object without a GNU hash table, an IFUNC
     /// other than on x86_64): let dlsym decide.
@@ -149,11 +154,14 @@ impl After {
     /// `loader`: the loader's load address (`AT_BASE`). The list ends at the loader: what
     /// comes after it was opened later (`dlopen`, in a constructor that ran before this
     /// library's) and may be closed, so its tables are not kept.
-    pub fn find(&mut self, phdr: usize, phnum: usize, loader: usize) -> bool {
-        self.find_in(phdr, phnum, loader).is_some()
+    /// `vdso`: where the kernel mapped the vDSO (`AT_SYSINFO_EHDR`), which defines nothing
+    /// searched for and whose tables the loader leaves as linked. Only on x86_64, whose glibc
+    /// makes the tables' addresses absolute in place (`ptr`).
+    pub fn find(&mut self, phdr: usize, phnum: usize, loader: usize, vdso: usize) -> bool {
+        cfg!(target_arch = "x86_64") && self.find_in(phdr, phnum, loader, vdso).is_some()
     }
 
-    fn find_in(&mut self, phdr: usize, phnum: usize, loader: usize) -> Option<()> {
+    fn find_in(&mut self, phdr: usize, phnum: usize, loader: usize, vdso: usize) -> Option<()> {
         let r = r_debug(phdr, phnum)?;
         // The address of our own dynamic section; `_DYNAMIC` is never read through it.
         let ours = core::ptr::addr_of!(_DYNAMIC);
@@ -167,7 +175,8 @@ impl After {
                 past_us = true;
                 self.before = self.n;
             } else {
-                *self.objects.get_mut(self.n)? = tables(map);
+                let in_vdso = vdso != 0 && (map.l_ld as usize).wrapping_sub(vdso) < VDSO_SPAN;
+                *self.objects.get_mut(self.n)? = if in_vdso { Tables::EMPTY } else { tables(map) };
                 self.n += 1;
                 if map.l_addr == loader && loader != 0 {
                     return past_us.then_some(());
@@ -189,17 +198,55 @@ impl After {
     /// in the first object of all), in version `version` (hidden or not) when one is given
     /// (`posix_spawn@GLIBC_2.2.5`, which `dlsym` cannot name), else its default one.
     pub fn lookup(&self, name: &CStr, version: Option<&CStr>, global: bool) -> Found {
+        let from = if global { 0 } else { self.before };
+        match self.search(name, version, from, self.n) {
+            Some((Found::Ifunc(resolver), _)) => ifunc(resolver),
+            Some((found, _)) => found,
+            None => Found::No,
+        }
+    }
+
+    /// The index of the first object after this library that defines `name` (libc, for
+    /// `execve`).
+    pub fn definer(&self, name: &CStr) -> Option<usize> {
+        self.search(name, None, self.before, self.n).map(|(_, i)| i)
+    }
+
+    /// Whether an object after this library and before object `end` defines one of `names`
+    /// as an IFUNC (or cannot tell): its resolver, someone else's code, must run now, not
+    /// from a hook.
+    pub fn ifunc_before<'a>(
+        &self,
+        end: usize,
+        mut names: impl Iterator<Item = (&'a CStr, Option<&'a CStr>)>,
+    ) -> bool {
+        names.any(|(name, version)| {
+            matches!(
+                self.search(name, version, self.before, end),
+                Some((Found::Ifunc(_) | Found::Unsure, _))
+            )
+        })
+    }
+
+    /// The first answer other than `No` among objects `from..to`, and the object's index.
+    fn search(
+        &self,
+        name: &CStr,
+        version: Option<&CStr>,
+        from: usize,
+        to: usize,
+    ) -> Option<(Found, usize)> {
         let name = name.to_bytes();
         let version = version.map(CStr::to_bytes);
         let hash = gnu_hash(name);
-        let from = if global { 0 } else { self.before };
-        for t in self.objects.get(from..self.n).unwrap_or(&[]) {
-            match lookup_in(t, name, version, hash) {
-                Found::No => {}
-                found => return found,
-            }
-        }
-        Found::No
+        let objects = self.objects.get(from..to.min(self.n)).unwrap_or(&[]);
+        objects
+            .iter()
+            .enumerate()
+            .find_map(|(i, t)| match lookup_in(t, name, version, hash) {
+                Found::No => None,
+                found => Some((found, from + i)),
+            })
     }
 }
 
@@ -275,13 +322,14 @@ fn gnu_hash(name: &[u8]) -> u32 {
     })
 }
 
-/// A dynamic-section pointer: the loader has made most of them absolute in place; one that is
-/// still an offset (below the load address) is made absolute here.
-fn ptr(map: &LinkMap, v: usize) -> usize {
-    if v < map.l_addr {
-        v + map.l_addr
-    } else {
+/// A dynamic-section pointer. glibc makes the hash, symbol, string and version-symbol table
+/// entries absolute in place (every object but the vDSO, which is not searched), and leaves
+/// the others (the version definitions) as they were linked.
+fn ptr(map: &LinkMap, v: usize, in_place: bool) -> usize {
+    if in_place {
         v
+    } else {
+        v.wrapping_add(map.l_addr)
     }
 }
 
@@ -299,11 +347,11 @@ fn tables(map: &LinkMap) -> Tables {
         let e = unsafe { &*d };
         match e.d_tag {
             DT_NULL => break,
-            DT_GNU_HASH => gnu = ptr(map, e.d_val),
-            DT_SYMTAB => symtab = ptr(map, e.d_val),
-            DT_STRTAB => strtab = ptr(map, e.d_val),
-            DT_VERSYM => versym = ptr(map, e.d_val),
-            DT_VERDEF => verdef = ptr(map, e.d_val),
+            DT_GNU_HASH => gnu = ptr(map, e.d_val, true),
+            DT_SYMTAB => symtab = ptr(map, e.d_val, true),
+            DT_STRTAB => strtab = ptr(map, e.d_val, true),
+            DT_VERSYM => versym = ptr(map, e.d_val, true),
+            DT_VERDEF => verdef = ptr(map, e.d_val, false),
             DT_VERDEFNUM => verdefnum = e.d_val,
             _ => {}
         }
@@ -412,7 +460,7 @@ fn lookup_in(t: &Tables, name: &[u8], version: Option<&[u8]>, hash: u32) -> Foun
                     if wanted && (bind == STB_GLOBAL || bind == STB_WEAK) {
                         let addr = base + sym.st_value as usize;
                         if kind == STT_GNU_IFUNC {
-                            return ifunc(addr);
+                            return Found::Ifunc(addr);
                         }
                         return Found::Yes(addr);
                     }

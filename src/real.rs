@@ -112,18 +112,25 @@ impl Real {
             // SAFETY: dlsym with a NUL-terminated name.
             return self.set(unsafe { libc::dlsym(handle, self.name.as_ptr()) });
         };
-        // dlvsym, found through dlsym: one import fewer for the loader in every process.
-        // SAFETY: dlsym with a NUL-terminated name; dlvsym has this type.
+        // dlvsym and dladdr, found through dlsym: imports are lookups the loader makes in every
+        // process. dlvsym refuses a definition without a version, which the loader accepts for
+        // a versioned reference: a library after this one that hooks `posix_spawn` without
+        // versions is the next definition when it is not in the object dlvsym found.
+        // SAFETY: dlsym with NUL-terminated names; dlvsym and dladdr have these types.
         let found = unsafe {
-            let f = libc::dlsym(libc::RTLD_DEFAULT, c"dlvsym".as_ptr());
-            if f.is_null() {
-                core::ptr::null_mut()
+            let versioned = match libc::dlsym(libc::RTLD_DEFAULT, c"dlvsym".as_ptr()) {
+                f if f.is_null() => core::ptr::null_mut(),
+                f => core::mem::transmute::<*mut c_void, DlvsymFn>(f)(
+                    handle,
+                    self.name.as_ptr(),
+                    version.as_ptr(),
+                ),
+            };
+            let plain = libc::dlsym(handle, self.name.as_ptr());
+            if object_of(plain) != object_of(versioned) {
+                plain
             } else {
-                let dlvsym = core::mem::transmute::<
-                    *mut c_void,
-                    unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char) -> *mut c_void,
-                >(f);
-                dlvsym(handle, self.name.as_ptr(), version.as_ptr())
+                versioned
             }
         };
         self.set(found);
@@ -209,6 +216,25 @@ pub unsafe fn set_environ(array: Argv) {
     }
 }
 
+type DlvsymFn = unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char) -> *mut c_void;
+type DladdrFn = unsafe extern "C" fn(*const c_void, *mut libc::Dl_info) -> c_int;
+
+/// The load address of the object that holds `p` (NULL: none, or no `dladdr`). Load time only.
+fn object_of(p: *mut c_void) -> *mut c_void {
+    if p.is_null() {
+        return p;
+    }
+    // SAFETY: dlsym with a NUL-terminated name; dladdr has this type and fills `info`.
+    unsafe {
+        let f = libc::dlsym(libc::RTLD_DEFAULT, c"dladdr".as_ptr());
+        let mut info: libc::Dl_info = core::mem::zeroed();
+        if f.is_null() || core::mem::transmute::<*mut c_void, DladdrFn>(f)(p, &mut info) == 0 {
+            return core::ptr::null_mut();
+        }
+        info.dli_fbase
+    }
+}
+
 /// Looked up at load even when the tables are kept: `environ`, which the constructor reads,
 /// and what a `fork` child's exec needs. A fork child does not inherit the parent's mappings
 /// of libc's symbol tables (file pages are not copied at fork): looking them up in every such
@@ -216,23 +242,24 @@ pub unsafe fn set_environ(array: Argv) {
 /// pays about 1 us each, once.
 const AT_LOAD: [&Real; 4] = [&ENVIRON, &EXECVE, &EXECVPE, &ERRNO_LOCATION];
 
-/// Every real function: what the constructor settles itself when it keeps no tables.
-const ALL: [&Real; 14] = [
-    &EXECVE,
-    &EXECVPE,
+/// The others: looked up on first use when the tables are kept.
+const LATER: [&Real; 10] = [
     &FEXECVE,
     &EXECVEAT,
     &POSIX_SPAWN,
     &POSIX_SPAWNP,
     &POSIX_SPAWN_COMPAT,
     &POSIX_SPAWNP_COMPAT,
-    &ERRNO_LOCATION,
-    &ENVIRON,
     &LONGJMP,
     &UNDERSCORE_LONGJMP,
     &SIGLONGJMP,
     &LONGJMP_CHK,
 ];
+
+/// Every real function.
+fn all() -> impl Iterator<Item = &'static Real> {
+    AT_LOAD.into_iter().chain(LATER)
+}
 
 /// The loader's tables the constructor kept in the load-time arena (`rt::LINKS`).
 fn links() -> Option<&'static After> {
@@ -261,24 +288,30 @@ fn with_tables_now(f: impl FnOnce(&After) -> Found) -> Found {
 /// the tables cannot be found.
 fn tables_now(after: &mut After) -> bool {
     let mut buf = [core::mem::MaybeUninit::uninit(); 128];
-    let aux = crate::init::auxv(0, core::ptr::null(), core::ptr::null(), &mut buf);
-    let base = crate::init::aux_value(aux, libc::AT_BASE).unwrap_or(0);
-    crate::init::aux_value(aux, libc::AT_PHDR)
-        .zip(crate::init::aux_value(aux, libc::AT_PHNUM))
-        .is_some_and(|(p, n)| after.find(p, n, base))
+    find_tables(
+        after,
+        crate::init::auxv(0, core::ptr::null(), core::ptr::null(), &mut buf),
+    )
 }
 
-/// Called once by the constructor: keeps the loader's tables for the lookups to come when they
-/// can settle every one of them (`After::sure`; on x86_64, where an IFUNC is resolved as the
-/// loader does), else settles every function now, with `dlsym` where the tables cannot.
-/// `AT_LOAD` are looked up now either way.
-pub fn resolve_all(phdr: Option<usize>, phnum: Option<usize>, loader: Option<usize>) {
+/// Fills `after` with the tables the auxiliary vector `aux` leads to: false if none.
+fn find_tables(after: &mut After, aux: &[usize]) -> bool {
+    let at = |kind| crate::init::aux_value(aux, kind);
+    let (loader, vdso) = (at(libc::AT_BASE), at(libc::AT_SYSINFO_EHDR));
+    at(libc::AT_PHDR)
+        .zip(at(libc::AT_PHNUM))
+        .is_some_and(|(p, n)| after.find(p, n, loader.unwrap_or(0), vdso.unwrap_or(0)))
+}
+
+/// Called once by the constructor, with the auxiliary vector: keeps the loader's tables for
+/// the lookups to come when they can settle every one of them from a hook (`lazy_ok`), else
+/// settles every function now, with `dlsym` where the tables cannot. `AT_LOAD` are looked up
+/// now either way.
+pub fn resolve_all(aux: &[usize]) {
     // Filled in place in the arena: the tables are most of a kilobyte.
     let mut kept = alloc::boxed::Box::new(After::EMPTY);
-    let found = phdr
-        .zip(phnum)
-        .is_some_and(|(p, n)| kept.find(p, n, loader.unwrap_or(0)));
-    if found && kept.sure() && cfg!(target_arch = "x86_64") {
+    let found = find_tables(&mut kept, aux);
+    if found && lazy_ok(&kept) {
         let kept = alloc::boxed::Box::into_raw(kept);
         crate::rt::root(crate::rt::LINKS).store(kept.cast(), Ordering::Release);
         for r in AT_LOAD {
@@ -286,8 +319,20 @@ pub fn resolve_all(phdr: Option<usize>, phnum: Option<usize>, loader: Option<usi
         }
     } else {
         let tables = found.then_some(&*kept);
-        ALL.iter().for_each(|r| r.resolve_now(tables));
+        all().for_each(|r| r.resolve_now(tables));
     }
+}
+
+/// Whether a hook may look the rest up by itself later: the tables are sure (`After::sure`),
+/// libc (the object that defines `execve`) is among them, and no object between this library
+/// and libc defines a function looked up later as an IFUNC, whose resolver (someone else's
+/// code, which may take locks) must not run from a hook. libc's own resolvers only read the
+/// CPU's features.
+fn lazy_ok(after: &After) -> bool {
+    after.sure()
+        && after.definer(EXECVE.name).is_some_and(|libc| {
+            !after.ifunc_before(libc, LATER.iter().map(|r| (r.name, r.version)))
+        })
 }
 
 /// For the tests: how many of the real functions the direct search resolves differently from
@@ -300,7 +345,7 @@ pub extern "C" fn __mcp_env_shim_selfcheck() -> c_int {
     }
     let mut found = 0;
     let mut differ = 0;
-    for r in ALL.iter().filter(|r| r.version.is_none()) {
+    for r in all().filter(|r| r.version.is_none()) {
         if let Found::Yes(addr) = after.lookup(r.name, None, r.global) {
             found += 1;
             // SAFETY: dlsym with a NUL-terminated name (a test helper).

@@ -67,7 +67,7 @@ extern "C" {
 /// The loader's objects as `find` saw them, each one's tables read: those before this library
 /// and those after it. Kept by the constructor, so that a real function is looked up only when
 /// it is first needed: a pure read of tables the loader never changes (async-signal-safe), and
-/// a process that never starts a program never reads libc's symbol tables at all.
+/// a process that never starts a program reads only the few entries looked up at load.
 pub struct After {
     objects: [Tables; MAX_OBJECTS],
     n: usize,
@@ -136,8 +136,8 @@ pub enum Found {
     /// An IFUNC: the address of its resolver (`lookup` calls it).
     Ifunc(usize),
     No,
-    /// Something this lookup does not handle (an object without a GNU hash table, an IFUNC
-    /// other than on x86_64): let dlsym decide.
+    /// Something this lookup does not handle (an object without a GNU hash table): let dlsym
+    /// decide.
     Unsure,
 }
 
@@ -251,8 +251,9 @@ impl After {
 }
 
 /// An IFUNC's definition: what its resolver returns, as the loader and `dlsym` call it (on
-/// x86_64 with no arguments; the resolver only reads the CPU's features). Elsewhere the
-/// arguments differ: `dlsym` decides.
+/// x86_64 with no arguments; the tables are used nowhere else). A hook reaches only libc's own
+/// resolvers, which read the CPU's features: any other object's is run at load
+/// (`real::lazy_ok`).
 fn ifunc(resolver: usize) -> Found {
     #[cfg(target_arch = "x86_64")]
     {

@@ -25,6 +25,7 @@
 #define _GNU_SOURCE
 #include "check.h"
 #include "envp.h"
+#include "loaderlock.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -46,27 +47,12 @@ extern char **environ;
 
 #define LDSO "/lib64/ld-linux-x86-64.so.2"
 
-static void *opener(void *arg)
-{
-    (void)arg;
-    dlopen("./libattack4hold.so", RTLD_NOW);
-    return NULL;
-}
-
 /* A thread is inside dlopen (the loader's lock held) when the main thread first calls execve. */
 static int hold_probe(const char *out)
 {
-    int ready[2], hold[2];
-    if (pipe2(ready, O_CLOEXEC) || pipe2(hold, O_CLOEXEC)) return 3;
-    char b[16];
-    snprintf(b, sizeof b, "%d", ready[1]);
-    setenv("ATTACK4_READY", b, 1);
-    snprintf(b, sizeof b, "%d", hold[0]);
-    setenv("ATTACK4_WAIT", b, 1);
     pthread_t t;
-    if (pthread_create(&t, NULL, opener, NULL)) return 4;
-    char c;
-    if (read(ready[0], &c, 1) != 1) return 5;
+    int release, e = hold_loader_lock(&t, &release);
+    if (e) return e;
     char *argv[] = {PLAIN, (char *)out, NULL};
     execve("./" PLAIN, argv, environ);
     return 6;
@@ -75,17 +61,9 @@ static int hold_probe(const char *out)
 /* As hold_probe, but the main thread's first hooked call is longjmp. */
 static int jump_probe(void)
 {
-    int ready[2], hold[2];
-    if (pipe2(ready, O_CLOEXEC) || pipe2(hold, O_CLOEXEC)) return 3;
-    char b[16];
-    snprintf(b, sizeof b, "%d", ready[1]);
-    setenv("ATTACK4_READY", b, 1);
-    snprintf(b, sizeof b, "%d", hold[0]);
-    setenv("ATTACK4_WAIT", b, 1);
     pthread_t t;
-    if (pthread_create(&t, NULL, opener, NULL)) return 4;
-    char c;
-    if (read(ready[0], &c, 1) != 1) return 5;
+    int release, e = hold_loader_lock(&t, &release);
+    if (e) return e;
     static jmp_buf j;
     if (setjmp(j) == 0) longjmp(j, 1);
     _exit(0);
@@ -106,28 +84,6 @@ static int dlopen_probe(const char *shim)
     int st;
     waitpid(pid, &st, 0);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 92;
-}
-
-/* Runs argv with LD_PRELOAD=preload (NULL: none); returns the wait status, or -1 if it has not
- * ended after `secs` seconds (then it is killed). */
-static int run(const char *preload, int secs, char *const argv[])
-{
-    pid_t pid = fork();
-    if (pid < 0) die("fork: %s", strerror(errno));
-    if (pid == 0) {
-        if (preload) setenv("LD_PRELOAD", preload, 1);
-        else unsetenv("LD_PRELOAD");
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    int st;
-    for (int i = 0; i < secs * 100; i++) {
-        if (waitpid(pid, &st, WNOHANG) == pid) return st;
-        usleep(10000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &st, 0);
-    return -1;
 }
 
 static int exists(const char *path)
@@ -177,7 +133,7 @@ int main(int argc, char **argv)
         else
             snprintf(preload, sizeof preload, "%s", shim);
         char *pargv[] = {"./t_attack4", "hold", out, NULL};
-        int st = run(preload, 5, pargv);
+        int st = run_limited(preload, 5, pargv);
         if (!check(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0 && exists(out),
                    "%s: the first execve goes through while a thread is inside dlopen", holds[i].name))
             diag(st == -1 ? "still blocked after 5 s (killed): the hook waits for the loader's lock"
@@ -190,7 +146,7 @@ int main(int argc, char **argv)
         unlink("out/attack4-early.env");
         snprintf(preload, sizeof preload, "%s:%s/libattack4early.so", shim, cwd);
         char *pargv[] = {LDSO, "./t_attack4", "quiet", NULL};
-        int st = run(preload, 10, pargv);
+        int st = run_limited(preload, 10, pargv);
         char line[64] = "";
         FILE *f = fopen("out/attack4-early.status", "r");
         if (f) {
@@ -212,7 +168,7 @@ int main(int argc, char **argv)
     {
         unlink("out/attack4-dlopen.env");
         char *pargv[] = {"./t_attack4", "dlopen", (char *)shim, NULL};
-        int st = run(NULL, 10, pargv);
+        int st = run_limited(NULL, 10, pargv);
         if (!check(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0 && exists("out/attack4-dlopen.env"),
                    "the shim dlopen()ed: its posix_spawn starts the child"))
             diag("status %d (exit %d: 38 is ENOSYS)", st, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
@@ -239,7 +195,7 @@ int main(int argc, char **argv)
         };
         for (size_t i = 0; i < sizeof compat / sizeof *compat; i++) {
             char *pargv[] = {"./compatspawn", "s", "out/attack4-noshebang", NULL};
-            int st = run(compat[i].preload, 10, pargv);
+            int st = run_limited(compat[i].preload, 10, pargv);
             if (!check(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 7,
                        "%s: pre-2.15 posix_spawn runs a script without #! through /bin/sh",
                        compat[i].name))
@@ -259,7 +215,7 @@ int main(int argc, char **argv)
             else
                 snprintf(preload, sizeof preload, "%s", shim);
             char *pargv[] = {"./t_attack4", "jump", NULL};
-            int st = run(preload, 5, pargv);
+            int st = run_limited(preload, 5, pargv);
             if (!check(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
                        "%s: the first longjmp returns while a thread is inside dlopen",
                        libs[i] ? "libchain.so after the shim" : "shim alone (control)"))

@@ -27,6 +27,7 @@
 #define _GNU_SOURCE
 #include "check.h"
 #include "envp.h"
+#include "loaderlock.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -76,64 +77,20 @@ static int basic_probe(void)
     return bad | (jumped ? 0 : 4);
 }
 
-static void *opener(void *arg)
-{
-    (void)arg;
-    dlopen("./libattack4hold.so", RTLD_NOW);
-    return NULL;
-}
-
 /* A thread is inside dlopen (the loader's lock held) when the main thread first calls
  * posix_spawn; the hold ends when the main thread closes its end of the pipe. */
 static int hold_probe(void)
 {
-    int ready[2], hold[2];
-    if (pipe2(ready, O_CLOEXEC) || pipe2(hold, O_CLOEXEC)) return 3;
-    char b[16];
-    snprintf(b, sizeof b, "%d", ready[1]);
-    setenv("ATTACK4_READY", b, 1);
-    snprintf(b, sizeof b, "%d", hold[0]);
-    setenv("ATTACK4_WAIT", b, 1);
     pthread_t t;
-    if (pthread_create(&t, NULL, opener, NULL)) return 4;
-    char c;
-    if (read(ready[0], &c, 1) != 1) return 5;
+    int release, e = hold_loader_lock(&t, &release);
+    if (e) return e;
     char *argv[] = {PLAIN, "out/attack5-hold.env", NULL};
     pid_t pid;
     int rc = posix_spawn(&pid, "./" PLAIN, NULL, NULL, argv, environ);
     if (rc == 0) waitpid(pid, NULL, 0);
-    close(hold[1]);
+    close(release);
     pthread_join(t, NULL);
     return rc;
-}
-
-/* Runs argv with LD_PRELOAD=preload (NULL: none); returns the wait status, or -1 if it has not
- * ended after `secs` seconds (then it is killed). */
-static int run(const char *preload, int secs, char *const argv[])
-{
-    pid_t pid = fork();
-    if (pid < 0) die("fork: %s", strerror(errno));
-    if (pid == 0) {
-        if (preload) setenv("LD_PRELOAD", preload, 1);
-        else unsetenv("LD_PRELOAD");
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    int st;
-    for (int i = 0; i < secs * 100; i++) {
-        if (waitpid(pid, &st, WNOHANG) == pid) return st;
-        usleep(10000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &st, 0);
-    return -1;
-}
-
-static void explain(int st)
-{
-    if (st == -1) diag("still running after the time limit (killed)");
-    else if (WIFSIGNALED(st)) diag("killed by signal %d", WTERMSIG(st));
-    else diag("exit status %d", WEXITSTATUS(st));
 }
 
 static int ok(int st) { return st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0; }
@@ -162,49 +119,49 @@ int main(int argc, char **argv)
     /* 1. The loader before libc in the link map. */
     {
         char *pargv[] = {"./t_attack5-ldfirst", "basic", NULL};
-        int st = run(NULL, 10, pargv);
+        int st = run_limited(NULL, 10, pargv);
         if (!check(ok(st), "ld.so before libc, no shim (control): spawn, errno, longjmp work"))
-            explain(st);
-        st = run(shim, 10, pargv);
+            explain_status(st);
+        st = run_limited(shim, 10, pargv);
         if (!check(ok(st), "ld.so before libc in the link map: posix_spawn starts the child, a "
                            "failed execve sets errno, longjmp returns"))
             diag("bits: 1 posix_spawn failed (ENOSYS), 2 errno not ENOENT, 4 no jump; signal 6: "
-                 "longjmp found no real longjmp and aborted"), explain(st);
+                 "longjmp found no real longjmp and aborted"), explain_status(st);
     }
 
     /* 2. A library mapped below its link-time address. */
     {
         snprintf(preload, sizeof preload, "%s/libattack5hi.so:%s/libattack5hi2.so", cwd, cwd);
         char *pargv[] = {"./t_attack5", "basic", NULL};
-        int st = run(preload, 10, pargv);
+        int st = run_limited(preload, 10, pargv);
         if (!check(ok(st), "two libraries linked at one fixed base, no shim (control)"))
-            explain(st);
+            explain_status(st);
         snprintf(preload, sizeof preload, "%s:%s/libattack5hi.so:%s/libattack5hi2.so", shim, cwd,
                  cwd);
-        st = run(preload, 10, pargv);
+        st = run_limited(preload, 10, pargv);
         if (!check(ok(st), "a library after the shim mapped below its link address (l_addr "
                            "wraps): the process survives the constructor"))
-            explain(st);
+            explain_status(st);
     }
 
     /* 3. An IFUNC posix_spawn after the shim whose resolver calls dlsym. */
     {
         char *pargv[] = {"./t_attack5", "hold", NULL};
         snprintf(preload, sizeof preload, "%s/libattack5ifunc.so", cwd);
-        int st = run(preload, 5, pargv);
+        int st = run_limited(preload, 5, pargv);
         if (!check(ok(st), "IFUNC posix_spawn interposer, no shim (control): the first "
                            "posix_spawn goes through while a thread is inside dlopen"))
-            explain(st);
-        st = run(shim, 5, pargv);
+            explain_status(st);
+        st = run_limited(shim, 5, pargv);
         if (!check(ok(st), "shim alone (control): the first posix_spawn goes through while a "
                            "thread is inside dlopen"))
-            explain(st);
+            explain_status(st);
         snprintf(preload, sizeof preload, "%s:%s/libattack5ifunc.so", shim, cwd);
-        st = run(preload, 5, pargv);
+        st = run_limited(preload, 5, pargv);
         if (!check(ok(st), "an IFUNC posix_spawn after the shim: the first posix_spawn goes "
                            "through while a thread is inside dlopen"))
             diag("the shim calls the IFUNC's resolver from the hook; it calls dlsym, which waits "
-                 "for the loader's lock"), explain(st);
+                 "for the loader's lock"), explain_status(st);
     }
 
     /* 4. The pre-2.15 posix_spawn, libchain.so after the shim, an Unsure object between. */
@@ -229,12 +186,12 @@ int main(int argc, char **argv)
             else snprintf(preload, sizeof preload, "%s", libs);
             unlink("out/chain.marks");
             char *pargv[] = {"./compatspawn", "s", "out/attack5-noshebang", NULL};
-            int st = run(preload, 10, pargv);
+            int st = run_limited(preload, 10, pargv);
             if (!check(st != -1 && marked(),
                        "%s: pre-2.15 posix_spawn goes through libchain's posix_spawn",
                        cases[i].name))
                 diag("libchain.so was not called (dlvsym refuses its unversioned definition)"),
-                    explain(st);
+                    explain_status(st);
         }
     }
     return check_status();

@@ -56,26 +56,12 @@ impl Stderr {
     /// or socket (an MCP stdio stream) that is not the journal's (`journal`: dev:ino from
     /// `JOURNAL_STREAM`).
     pub fn capture(journal: Option<(u64, u64)>) -> Option<Stderr> {
-        let err = crate::sys::fstat(2)?;
-        let kind = err.st_mode & libc::S_IFMT;
-        let id = (err.st_dev, err.st_ino);
-        let shared_stream = matches!(kind, libc::S_IFIFO | libc::S_IFSOCK)
-            && crate::sys::fstat(1).is_some_and(|out| (out.st_dev, out.st_ino) == id);
-        if shared_stream && journal != Some(id) {
-            return None;
-        }
-        let flags = crate::sys::fcntl_getfl(2)?;
-        if !writable(flags) {
-            // Opened for reading only: never reopened for writing by the shim.
-            return None;
-        }
-        Some(Stderr {
-            dev: id.0,
-            ino: id.1,
-            kind,
-            append: kind == libc::S_IFREG && flags & libc::O_APPEND != 0,
-            packet: kind == libc::S_IFIFO && flags & libc::O_DIRECT != 0,
-        })
+        Stderr::judge(
+            &crate::sys::fstat(2)?,
+            || crate::sys::fstat(1),
+            || crate::sys::fcntl_getfl(2),
+            journal,
+        )
     }
 
     /// The stderr of process `pid` (a server's parent: its client), by `/proc/PID/fd/2`, with
@@ -85,16 +71,28 @@ impl Stderr {
         let who = Some(u32::try_from(pid).ok()?);
         // SAFETY: a NUL-terminated path.
         let err = unsafe { crate::sys::stat(procfs::path(who, b"/fd/2", None, &mut path)?) }?;
-        let kind = err.st_mode & libc::S_IFMT;
-        let id = (err.st_dev, err.st_ino);
         // SAFETY: as above.
         let out = unsafe { crate::sys::stat(procfs::path(who, b"/fd/1", None, &mut path)?) };
+        Stderr::judge(&err, || out, || fdinfo_flags(pid), journal)
+    }
+
+    /// A stderr `err` (with `out`, the stdout, and `flags`, its open flags, read only if they
+    /// are needed), or `None` when it is also stdout and a pipe or socket that is not the
+    /// journal's, or is not open for writing (never reopened for writing by the shim).
+    fn judge(
+        err: &libc::stat,
+        out: impl FnOnce() -> Option<libc::stat>,
+        flags: impl FnOnce() -> Option<c_int>,
+        journal: Option<(u64, u64)>,
+    ) -> Option<Stderr> {
+        let kind = err.st_mode & libc::S_IFMT;
+        let id = (err.st_dev, err.st_ino);
         let shared_stream = matches!(kind, libc::S_IFIFO | libc::S_IFSOCK)
-            && out.is_some_and(|o| (o.st_dev, o.st_ino) == id);
+            && out().is_some_and(|o| (o.st_dev, o.st_ino) == id);
         if shared_stream && journal != Some(id) {
             return None;
         }
-        let flags = fdinfo_flags(pid)?;
+        let flags = flags()?;
         if !writable(flags) {
             return None;
         }

@@ -5,6 +5,7 @@
 
 use alloc::vec::Vec;
 use core::ffi::{c_char, c_int};
+use mcp_env_shim_core::jsonline::decimal;
 
 /// `/proc/<pid or self><tail><number>` and a NUL, in `buf`: `/proc/1234/fd/2`,
 /// `/proc/self/fd/7`. `None` if it does not fit.
@@ -22,31 +23,15 @@ pub fn path(
     };
     put(b"/proc/")?;
     match pid {
-        Some(p) => put(decimal(p, &mut [0; 10]))?,
+        Some(p) => put(decimal(u64::from(p), &mut [0; 20]))?,
         None => put(b"self")?,
     }
     put(tail)?;
     if let Some(n) = number {
-        put(decimal(n, &mut [0; 10]))?;
+        put(decimal(u64::from(n), &mut [0; 20]))?;
     }
     put(b"\0")?;
     Some(buf.as_ptr().cast())
-}
-
-/// The decimal digits of `v`, written at the end of `digits`.
-fn decimal(mut v: u32, digits: &mut [u8; 10]) -> &[u8] {
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        if let Some(d) = digits.get_mut(i) {
-            *d = b'0' + (v % 10) as u8;
-        }
-        v /= 10;
-        if v == 0 || i == 0 {
-            break;
-        }
-    }
-    digits.get(i..).unwrap_or_default()
 }
 
 /// `/proc/PID/<name>`, at most `max` bytes.

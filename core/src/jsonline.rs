@@ -110,23 +110,10 @@ impl<'a> Line<'a> {
     }
 
     fn number(&mut self, n: i64) {
-        let mut digits = [0u8; 20];
-        let mut i = digits.len();
-        let mut v = n.unsigned_abs();
-        loop {
-            i -= 1;
-            if let Some(d) = digits.get_mut(i) {
-                *d = b'0' + (v % 10) as u8;
-            }
-            v /= 10;
-            if v == 0 || i == 0 {
-                break;
-            }
-        }
         if n < 0 {
             self.raw(b"-");
         }
-        self.raw(digits.get(i..).unwrap_or(&[]));
+        self.raw(decimal(n.unsigned_abs(), &mut [0; 20]));
     }
 
     pub fn str_field(&mut self, name: &str, value: &[u8]) {
@@ -278,6 +265,23 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// The decimal digits of `v`, written at the end of `digits` (no allocation, no formatting
+/// machinery: the exec path uses it too).
+pub fn decimal(mut v: u64, digits: &mut [u8; 20]) -> &[u8] {
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        if let Some(d) = digits.get_mut(i) {
+            *d = b'0' + (v % 10) as u8;
+        }
+        v /= 10;
+        if v == 0 || i == 0 {
+            break;
+        }
+    }
+    digits.get(i..).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -2,8 +2,8 @@
 //!
 //! Only load-time code allocates (the constructor, and a server healing itself before `main`);
 //! the exec path never does (`c-tests/exec_path.py` proves it). So the allocator never frees:
-//! it hands out a static arena in `.bss` (pages cost nothing until touched, and most processes
-//! touch one) and, past it, anonymous mappings. Not using libc's malloc keeps the loader from
+//! it hands out a static arena (pages cost nothing until touched, and most processes touch
+//! one) and, past it, anonymous mappings. Not using libc's malloc keeps the loader from
 //! looking up malloc, free and realloc in every process, and keeps the shim's few allocations
 //! out of the host's heap. Allocation is a lock-free bump, so it is also async-signal-safe.
 
@@ -18,8 +18,9 @@ const CHUNK: usize = 64 * 1024;
 
 /// The arena, and with it everything else the constructor writes: the allocator's state and
 /// the roots of what the constructor builds. Every page a process writes at load is a page
-/// fault (several microseconds each in a virtual machine), so these share one page, the first
-/// of `.bss`, which is also the page of `.data` (written by the loader's relocations).
+/// fault (several microseconds each in a virtual machine), so these share one page with
+/// `.data` (written by the loader's relocations): `.data.zero` comes right after `.data`
+/// (`src/load.ld`), and this is the first thing in it.
 #[repr(C, align(64))]
 struct Heap {
     /// The current region's start and end addresses and the next free address in it (0: none).
@@ -43,6 +44,7 @@ const ROOTS: usize = 2;
 #[allow(clippy::declare_interior_mutable_const)]
 const NO_ROOT: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
 
+#[link_section = ".data.zero"]
 static HEAP: Heap = Heap {
     start: AtomicUsize::new(0),
     end: AtomicUsize::new(0),

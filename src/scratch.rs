@@ -71,7 +71,7 @@ const BUSY: u32 = 1;
 const HELD: u32 = 2;
 /// Being unmapped by a hook of the parent.
 const SWEEPING: u32 = 3;
-/// The `tid` of a slot not in use, or watching another word (zero: the table is in `.bss`,
+/// The `tid` of a slot not in use, or watching another word (zero: the table starts zeroed,
 /// no page of it touched until a child uses it).
 const NONE: i32 = 0;
 

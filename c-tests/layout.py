@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""layout.py SHIM — checks the library's layout for what loading it costs every process.
+
+Under /etc/ld.so.preload every process of the sandbox maps the library, so what the loader does
+for it is paid by every `ls` and `cat` (src/load.ld says why each rule is there):
+- no segment needs anonymous memory (a .bss past the last page of .data): the loader would map
+  it in every process; a tail the loader zeroes (lld's .relro_padding) is on a page the
+  relocations write anyway, and there is no .bss at all;
+- the load arena (rt::HEAP) starts on a page the loader's relocations write anyway, so the
+  constructor's first kilobytes cost no page fault of their own;
+- the constructor is in .text.load, with the code that runs at load, and .text.load lies in one
+  64 KiB window (a fault on code maps the 16 pages of its window, or the page cache's folio);
+- a process that is not an MCP server, started in a sandbox environment with no config, has
+  mapped no page of the library's code outside that window when main starts (build/loadpages
+  reads its own /proc/self/pagemap): nothing the constructor calls sits elsewhere.
+Reads the file with readelf and nm. Prints one line per check, as the C tests do."""
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+PAGE = 4096
+# The kernel's fault-around: a fault on a file's page maps the pages of its aligned window.
+WINDOW = 64 << 10
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_CONFIG = "/etc/mcp-env-shim/config.json"
+
+
+def sh(*cmd):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+
+
+def loads(so):
+    """(vaddr, filesz, memsz, flags) of each PT_LOAD."""
+    out = []
+    for line in sh("readelf", "-W", "-l", so).splitlines():
+        f = line.split()
+        if f and f[0] == "LOAD":
+            out.append((int(f[2], 16), int(f[4], 16), int(f[5], 16), " ".join(f[6:-1])))
+    return out
+
+
+def sections(so):
+    """name -> (address, size, file offset)."""
+    out = {}
+    for line in sh("readelf", "-W", "-S", so).splitlines():
+        m = re.match(r"\s*\[\s*\d+\]\s+(\S+)\s+\S+\s+([0-9a-f]+)\s+([0-9a-f]+)\s+([0-9a-f]+)", line)
+        if m:
+            out[m.group(1)] = (int(m.group(2), 16), int(m.group(4), 16), int(m.group(3), 16))
+    return out
+
+
+def code_pages_at_main(so):
+    """[(start, file offset)] of the library's code mappings and the addresses of their pages
+    that are mapped, in a plain process when main starts."""
+    with tempfile.TemporaryDirectory() as d:
+        env = {
+            "PATH": "/usr/bin:/bin", "HOME": d, "LANG": "C.UTF-8",
+            "HTTPS_PROXY": "http://127.0.0.1:3128", "HTTP_PROXY": "http://127.0.0.1:3128",
+            "NO_PROXY": "127.0.0.1,localhost", "SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt",
+            "MCP_ENV_SHIM_LOG": os.path.join(d, "log"),
+            "LD_PRELOAD": so,
+        }  # fmt: skip
+        # argv[0] without the checkout's path, which may hold the word "mcp" (mcp-env-shim/).
+        out = subprocess.run(
+            ["loadpages"], executable=os.path.join(HERE, "build", "loadpages"), cwd=d,
+            env=env, check=True, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+        ).stdout  # fmt: skip
+    rows = [line.split() for line in out.splitlines()]
+    maps = [(int(f[1], 16), int(f[2], 16)) for f in rows if f[0] == "mapping"]
+    return maps, [int(f[1], 16) for f in rows if f[0] == "code"]
+
+
+def symbol(so, pattern):
+    """Address of the first symbol whose (mangled) name matches."""
+    for line in sh("nm", so).splitlines():
+        f = line.split()
+        if len(f) == 3 and re.search(pattern, f[2]):
+            return int(f[0], 16)
+    return None
+
+
+def relocated_pages(so):
+    """Pages the loader's relocations write."""
+    pages = set()
+    for line in sh("readelf", "-W", "-r", so).splitlines():
+        f = line.split()
+        if len(f) >= 3 and re.match(r"R_(X86_64|AARCH64)_", f[2]):
+            pages.add(int(f[0], 16) // PAGE)
+    return pages
+
+
+def main():
+    so = os.path.abspath(sys.argv[1])
+    failed = 0
+
+    def check(ok, what):
+        nonlocal failed
+        print(("ok" if ok else "not ok") + f" - layout: {what}")
+        failed += not ok
+
+    segs = loads(so)
+    check(bool(segs), f"{len(segs)} loadable segments read")
+    written = relocated_pages(so)
+    for vaddr, filesz, memsz, flags in segs:
+        end = vaddr + filesz
+        past = vaddr + memsz - (end + PAGE - 1) // PAGE * PAGE
+        check(past <= 0, f"segment at {vaddr:#x} ({flags}): {max(past, 0)} bytes of anonymous memory at load (want 0)")
+        if memsz > filesz:
+            # The loader zeroes the tail of the last file page: a write, free only on a page
+            # the relocations write anyway (lld's .relro_padding).
+            check(end // PAGE in written, f"segment at {vaddr:#x} ({flags}): its zeroed tail is on a page relocations write")
+    secs = sections(so)
+    check(".bss" not in secs or secs[".bss"][1] == 0, "no .bss section")
+
+    heap = symbol(so, r"2rt4HEAP")
+    check(heap is not None, "the load arena rt::HEAP is in the symbol table")
+    if heap is not None:
+        check(
+            heap // PAGE in written,
+            f"rt::HEAP at {heap:#x} shares a page with data the relocations write",
+        )
+    init = symbol(so, r"12mcp_env_shim4init4init")
+    load = secs.get(".text.load")
+    check(load is not None, ".text.load exists")
+    if init is None or load is None:
+        check(False, "the constructor init::init is in the symbol table")
+        return 1
+    addr, size, off = load
+    check(addr <= init < addr + size, f"the constructor ({init:#x}) is in .text.load")
+    first, last = off // WINDOW, (off + size - 1) // WINDOW
+    check(first == last, f".text.load ({size} bytes at file offset {off:#x}) lies in one 64 KiB window")
+
+    # No config: the default path must be absent (naming an absent one takes the warning's road).
+    check(not os.path.exists(DEFAULT_CONFIG), f"no {DEFAULT_CONFIG} on this machine (the case measured has none)")
+    maps, pages = code_pages_at_main(so)
+    check(len(maps) == 1, f"a plain process maps the library's code once ({len(maps)} executable mappings)")
+    check(bool(pages), f"{len(pages)} code pages mapped at main")
+    if maps:
+        # The windows that hold .text.load at the address this process loaded it at.
+        start, moff = maps[0]
+        lo, hi = start + off - moff, start + off - moff + size - 1
+        allowed = range(lo // WINDOW, hi // WINDOW + 1)
+        outside = sorted(p for p in pages if p // WINDOW not in allowed)
+        check(
+            not outside,
+            f"a plain process has mapped no code page outside the {len(allowed)} windows of .text.load at main"
+            + (": file offsets " + ", ".join(hex(p - start + moff) for p in outside) + " (what runs there at load? src/load.ld)" if outside else ""),
+        )  # fmt: skip
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

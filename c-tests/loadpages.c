@@ -1,0 +1,54 @@
+/* loadpages — prints which pages of the code of the library in LD_PRELOAD (one path) are mapped
+ * in this process when main starts: what loading it cost in page faults (a fault on code maps
+ * the pages of its 64 KiB window). layout.py runs it.
+ *
+ * For each executable mapping of the library: "mapping START OFFSET" (hex: its address, and the
+ * file offset there), then "code ADDRESS" for each of its pages that is mapped. Reads
+ * /proc/self/maps and /proc/self/pagemap (the present bit is readable without privilege); calls
+ * nothing of the library. Takes no arguments: a command line holding "mcp" would make the
+ * library look at it as a possible MCP server, which is not the process measured. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+    const char *lib = getenv("LD_PRELOAD");
+    if (argc != 1 || !lib || !*lib) {
+        fprintf(stderr, "usage: LD_PRELOAD=/path/lib.so %s\n", argv[0]);
+        return 2;
+    }
+    FILE *maps = fopen("/proc/self/maps", "r");
+    int pm = open("/proc/self/pagemap", O_RDONLY);
+    if (!maps || pm < 0) {
+        perror("/proc/self");
+        return 1;
+    }
+    long page = sysconf(_SC_PAGESIZE);
+    char line[4096];
+    while (fgets(line, sizeof line, maps)) {
+        unsigned long start, end, off;
+        char perms[8];
+        int path = 0;
+        if (sscanf(line, "%lx-%lx %7s %lx %*s %*s %n", &start, &end, perms, &off, &path) < 4)
+            continue;
+        line[strcspn(line, "\n")] = 0;
+        if (!path || strcmp(line + path, lib) != 0 || perms[2] != 'x')
+            continue;
+        printf("mapping %lx %lx\n", start, off);
+        for (unsigned long a = start; a < end; a += page) {
+            uint64_t e;
+            if (pread(pm, &e, sizeof e, (off_t)(a / page * sizeof e)) != sizeof e) {
+                perror("pagemap");
+                return 1;
+            }
+            if (e >> 63)
+                printf("code %lx\n", a);
+        }
+    }
+    return 0;
+}

@@ -263,13 +263,15 @@ class Results:
         shim = str(self.b.shim)
         dyn = sh("readelf", "-d", shim)
         rel = sh("readelf", "-W", "-r", shim)
-        text = load = 0
+        text = load = config = 0
         for line in sh("readelf", "-W", "-S", shim).splitlines():
             f = line.split()
             if ".text" in f:
                 text = int(f[f.index(".text") + 4], 16)
             if ".text.load" in f:  # the code that runs at load, together (src/load.ld)
                 load = int(f[f.index(".text.load") + 4], 16)
+            if ".text.config" in f:  # the config's parser, right after it
+                config = int(f[f.index(".text.config") + 4], 16)
         return {
             "needed": " ".join(re.findall(r"\(NEEDED\).*\[(.*)\]", dyn)),
             "now": "BIND_NOW (every symbol resolved at load)" if re.search(r"BIND_NOW|Flags:.*NOW", dyn) else "lazy binding",
@@ -278,6 +280,7 @@ class Results:
             "undef": str(len(sh("nm", "-D", "--undefined-only", shim).splitlines())),
             "text": fmt(text),
             "load": fmt(load),
+            "config": fmt(config),
             "bytes": fmt(self.b.shim.stat().st_size),
         }
 

@@ -12,7 +12,8 @@ for it is paid by every `ls` and `cat` (src/load.ld says why each rule is there)
   64 KiB window (a fault on code maps the 16 pages of its window, or the page cache's folio);
 - a process that is not an MCP server, started in a sandbox environment with no config, has
   mapped no page of the library's code outside that window when main starts (build/loadpages
-  reads its own /proc/self/pagemap): nothing the constructor calls sits elsewhere.
+  reads its own /proc/self/pagemap): nothing the constructor calls sits elsewhere; with a config,
+  none outside the windows of .text.load and .text.config (the config's parser).
 Reads the file with readelf and nm. Prints one line per check, as the C tests do."""
 
 import os
@@ -26,6 +27,8 @@ PAGE = 4096
 WINDOW = 64 << 10
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_CONFIG = "/etc/mcp-env-shim/config.json"
+# An operator's config: values, patterns and a mode (what every process parses at load).
+CONFIG = '{"mode": "mcp", "values": {"HTTPS_PROXY": "http://127.0.0.1:3128"}, "include": ["weather-server"], "exclude": ["*-test"]}'
 
 
 def sh(*cmd):
@@ -52,17 +55,30 @@ def sections(so):
     return out
 
 
-def code_pages_at_main(so):
+def code_pages_at_main(so, config):
     """[(start, file offset)] of the library's code mappings and the addresses of their pages
-    that are mapped, in a plain process when main starts."""
+    that are mapped when main starts, in a plain process (`config`: with that config file's
+    text, else with none)."""
     with tempfile.TemporaryDirectory() as d:
+        # A copy written 4 KiB at a time: its page cache holds single pages, so a fault maps
+        # exactly its 64 KiB window. The build's own file may sit in large folios, which a fault
+        # maps whole (Linux 6.18 on ext4), wherever the code that ran is.
+        lib = os.path.join(d, os.path.basename(so))
+        with open(so, "rb") as src, open(lib, "wb", buffering=0) as dst:
+            while block := src.read(PAGE):
+                dst.write(block)
+        os.chmod(lib, 0o755)
         env = {
             "PATH": "/usr/bin:/bin", "HOME": d, "LANG": "C.UTF-8",
             "HTTPS_PROXY": "http://127.0.0.1:3128", "HTTP_PROXY": "http://127.0.0.1:3128",
             "NO_PROXY": "127.0.0.1,localhost", "SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt",
             "MCP_ENV_SHIM_LOG": os.path.join(d, "log"),
-            "LD_PRELOAD": so,
+            "LD_PRELOAD": lib,
         }  # fmt: skip
+        if config is not None:
+            env["MCP_ENV_SHIM_CONFIG"] = os.path.join(d, "config.json")
+            with open(env["MCP_ENV_SHIM_CONFIG"], "w") as f:
+                f.write(config)
         # argv[0] without the checkout's path, which may hold the word "mcp" (mcp-env-shim/).
         out = subprocess.run(
             ["loadpages"], executable=os.path.join(HERE, "build", "loadpages"), cwd=d,
@@ -135,18 +151,28 @@ def main():
 
     # No config: the default path must be absent (naming an absent one takes the warning's road).
     check(not os.path.exists(DEFAULT_CONFIG), f"no {DEFAULT_CONFIG} on this machine (the case measured has none)")
-    maps, pages = code_pages_at_main(so)
-    check(len(maps) == 1, f"a plain process maps the library's code once ({len(maps)} executable mappings)")
-    check(bool(pages), f"{len(pages)} code pages mapped at main")
-    if maps:
-        # The windows that hold .text.load at the address this process loaded it at.
+    config = secs.get(".text.config")
+    check(config is not None, ".text.config exists")
+    cases = [("a plain process", None, [load]), ("a process with a config", CONFIG, [load, config])]
+    for who, text, clusters in cases:
+        if None in clusters:
+            continue
+        maps, pages = code_pages_at_main(so, text)
+        check(len(maps) == 1, f"{who} maps the library's code once ({len(maps)} executable mappings)")
+        check(bool(pages), f"{who}: {len(pages)} code pages mapped at main")
+        if not maps:
+            continue
+        # The windows that hold the clusters at the address this process loaded the library at.
         start, moff = maps[0]
-        lo, hi = start + off - moff, start + off - moff + size - 1
-        allowed = range(lo // WINDOW, hi // WINDOW + 1)
+        allowed = set()
+        for _, csize, coff in clusters:
+            lo = start + coff - moff
+            allowed |= set(range(lo // WINDOW, (lo + csize - 1) // WINDOW + 1))
+        names = " and ".join(n for n, c in ((".text.load", load), (".text.config", config)) if c in clusters)
         outside = sorted(p for p in pages if p // WINDOW not in allowed)
         check(
             not outside,
-            f"a plain process has mapped no code page outside the {len(allowed)} windows of .text.load at main"
+            f"{who} has mapped no code page outside the {len(allowed)} windows of {names} at main"
             + (": file offsets " + ", ".join(hex(p - start + moff) for p in outside) + " (what runs there at load? src/load.ld)" if outside else ""),
         )  # fmt: skip
     return 1 if failed else 0

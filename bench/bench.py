@@ -37,8 +37,6 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 BUILD = HERE / "build"
 OUT = HERE / "out"
-# The libraries as they are measured: installed (see Bench.install_libs).
-INSTALLED = BUILD / "lib"
 CFLAGS = ["-O2", "-Wall", "-Wextra", "-Werror"]
 N_PATTERNS = 100  # the include/exclude config of issue 8 item 6
 
@@ -69,9 +67,7 @@ def need(cmd: str, package: str, state: dict) -> None:
 
 class Bench:
     def __init__(self, shim: Path):
-        self.linked = shim
-        self.shim = INSTALLED / shim.name
-        self.empty = str(INSTALLED / "empty.so")
+        self.shim = shim
         self.blocks = int(os.environ.get("BENCH_BLOCKS", "10"))
         self.per_block = int(os.environ.get("BENCH_PER_BLOCK", "300"))
         self.k_spawn = int(os.environ.get("BENCH_K_SPAWN", "100"))
@@ -108,7 +104,6 @@ class Bench:
             subprocess.run(["gcc", *CFLAGS, "-o", self.b(p), str(src / f"{p}.c"), "-ldl"], check=True)
         for p in ("malloccount", "empty"):  # empty.so: the floor, what LD_PRELOAD of any library costs
             subprocess.run(["gcc", *CFLAGS, "-shared", "-fPIC", "-o", self.b(f"{p}.so"), str(src / f"{p}.c")], check=True)
-        self.install_libs()
 
         def link(target: str, name: str) -> None:
             path = BUILD / name
@@ -142,18 +137,6 @@ class Bench:
         exclude = [f'"inspector-{i:02d}"' if i % 2 else f'"*-debug-{i:02d}"' for i in range(N_PATTERNS // 2)]
         self.config100.write_text(f'{{"include":[{",".join(include)}],"exclude":[{",".join(exclude)}]}}\n')
         self.find_gcc_s()
-
-    def install_libs(self) -> None:
-        """The shim and the empty library are measured as installed: copied by install(1), as
-        `make install` and an image build copy them. How a file was written decides how the
-        page cache holds it: a copy sits in large folios (Linux 6.x), which a page fault maps
-        whole, while the linker's output, written through a shared mapping, sits in single pages
-        and loads slower (the `loadwall.linked` row, information, shows by how much)."""
-        INSTALLED.mkdir(exist_ok=True)
-        for src in (self.linked, Path(self.b("empty.so"))):
-            dst = INSTALLED / src.name
-            dst.unlink(missing_ok=True)  # a new file: not the page cache of an earlier copy
-            subprocess.run(["install", "-m", "0755", str(src), str(dst)], check=True)
 
     def find_gcc_s(self) -> None:
         """A library the shim itself pulls in is part of its load cost; libgcc_s (Rust's unwinder)
@@ -273,7 +256,7 @@ class Bench:
 
     # --- 3a. load-time instructions ---------------------------------------------------------------
     def load_series(self) -> list[tuple]:
-        s = [("load.floor", "parent", "", "floor: an empty library", self.empty)]
+        s = [("load.floor", "parent", "", "floor: an empty library", self.b("empty.so"))]
         if self.gcc_s:
             s.append(("load.gcc_s", "parent", "", "libgcc_s.so.1 alone (a NEEDED of the shim)", self.gcc_s))
         return s + [  # tag, env, extra, label, preload ("" = the shim)
@@ -309,13 +292,12 @@ class Bench:
         ]
 
     def loadwall_series(self) -> list[tuple]:
-        s = [("loadwall.floor", "", "floor: an empty library", self.empty)]
+        s = [("loadwall.floor", "", "floor: an empty library", self.b("empty.so"))]
         if self.gcc_s:
             s.append(("loadwall.gcc_s", "", "libgcc_s.so.1 alone (a NEEDED of the shim)", self.gcc_s))
         return s + [  # tag, extra, label, preload ("" = the shim)
             ("loadwall.sandbox", "", "shim, sandbox environment, no config", ""),
             ("loadwall.config", f"MCP_ENV_SHIM_CONFIG={self.config}", "shim, sandbox environment + config file", ""),
-            ("loadwall.linked", "", "shim as the linker wrote it (not installed), sandbox environment", str(self.linked)),
         ]
 
     def wall_pair(self, tag: str, first: str, log: str, cmd_with: list[str], cmd_without: list[str]) -> None:

@@ -26,6 +26,8 @@ import tempfile
 PAGE = 4096
 # The kernel's fault-around: a fault on a file's page maps the pages of its aligned window.
 WINDOW = 64 << 10
+# What one page table maps (x86_64, and arm64 with 4 KiB pages).
+PMD = 2 << 20
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_CONFIG = "/etc/mcp-env-shim/config.json"
 # An operator's config: values, patterns and a mode (what every process parses at load).
@@ -64,7 +66,10 @@ def code_pages_at_main(so, config):
         # A copy written 4 KiB at a time: its page cache holds single pages, so a fault maps
         # exactly its 64 KiB window. The build's own file may sit in large folios, which a fault
         # maps whole (Linux 6.18 on ext4), wherever the code that ran is.
-        lib = os.path.join(d, os.path.basename(so))
+        # A name of its own: the loader splits LD_PRELOAD at spaces and colons.
+        lib = os.path.join(d, "libunder-test.so")
+        if re.search(r"[\s:]", lib):
+            sys.exit(f"layout.py: the temporary directory {d!r} holds a space or a colon: set TMPDIR")
         with open(so, "rb") as src, open(lib, "wb", buffering=0) as dst:
             while block := src.read(PAGE):
                 dst.write(block)
@@ -172,10 +177,17 @@ def main():
             continue
         start, moff = maps[0]
 
+        # Fault-around also stops at a page table's end (2 MiB): a mapping that starts less than
+        # 64 KiB below one gets the rest of .text.load from a second fault, by aligned window.
+        first_end = start + WINDOW
+        table_end = (start // PMD + 1) * PMD
+        if table_end < first_end:
+            first_end = table_end + WINDOW
+
         def allowed(page):
             """The first 64 KiB of the mapping (.text.load), or a 64 KiB-aligned window of
             another cluster at the address this process loaded the library at."""
-            if page - start < WINDOW:
+            if page < first_end:
                 return True
             return any((start + coff - moff) // WINDOW <= page // WINDOW <= (start + coff - moff + csize - 1) // WINDOW
                        for _, csize, coff in more)  # fmt: skip

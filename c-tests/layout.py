@@ -15,7 +15,8 @@ for it is paid by every `ls` and `cat` (src/load.ld says why each rule is there)
   mapped no page of the library's code outside that window when main starts (build/loadpages
   reads its own /proc/self/pagemap): nothing the constructor calls sits elsewhere; with a config,
   none outside the windows of .text.load and .text.config (the config's parser).
-Reads the file with readelf and nm. Prints one line per check, as the C tests do."""
+Reads the file with readelf and nm, and runs build/loadpages under a copy of it. Prints one line
+per check, as the C tests do."""
 
 import os
 import re

@@ -14,7 +14,8 @@ for it is paid by every `ls` and `cat` (src/load.ld says why each rule is there)
 - a process that is not an MCP server, started in a sandbox environment with no config, has
   mapped no page of the library's code outside that window when main starts (build/loadpages
   reads its own /proc/self/pagemap): nothing the constructor calls sits elsewhere; with a config,
-  none outside the windows of .text.load and .text.config (the config's parser).
+  none outside that and the windows of .text.config (the config's parser); with stdin and stdout
+  pipes, none outside that and the windows of .text.detect (the classifier).
 Reads the file with readelf and nm, and runs build/loadpages under a copy of it. Prints one line
 per check, as the C tests do."""
 
@@ -59,10 +60,10 @@ def sections(so):
     return out
 
 
-def code_pages_at_main(so, config):
+def code_pages_at_main(so, config, pipes):
     """[(start, file offset)] of the library's code mappings and the addresses of their pages
     that are mapped when main starts, in a plain process (`config`: with that config file's
-    text, else with none)."""
+    text, else with none; `pipes`: its stdin and stdout pipes, else /dev/null and a pipe)."""
     with tempfile.TemporaryDirectory() as d:
         # A copy written 4 KiB at a time: its page cache holds single pages, so a fault maps
         # exactly its 64 KiB window. The build's own file may sit in large folios, which a fault
@@ -89,7 +90,8 @@ def code_pages_at_main(so, config):
         # argv[0] without the checkout's path, which may hold the word "mcp" (mcp-env-shim/).
         out = subprocess.run(
             ["loadpages"], executable=os.path.join(HERE, "build", "loadpages"), cwd=d,
-            env=env, check=True, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+            env=env, check=True, capture_output=True, text=True,
+            stdin=subprocess.PIPE if pipes else subprocess.DEVNULL,
         ).stdout  # fmt: skip
     rows = [line.split() for line in out.splitlines()]
     maps = [(int(f[1], 16), int(f[2], 16)) for f in rows if f[0] == "mapping"]
@@ -165,13 +167,18 @@ def main():
 
     # No config: the default path must be absent (naming an absent one takes the warning's road).
     check(not os.path.exists(DEFAULT_CONFIG), f"no {DEFAULT_CONFIG} on this machine (the case measured has none)")
-    config = secs.get(".text.config")
+    config, detect = secs.get(".text.config"), secs.get(".text.detect")
     check(config is not None, ".text.config exists")
-    cases = [("a plain process", None, []), ("a process with a config", CONFIG, [config])]
-    for who, text, more in cases:
-        if None in more:
+    check(detect is not None, ".text.detect exists")
+    cases = [
+        ("a plain process", None, False, []),
+        ("a process with a config", CONFIG, False, [(".text.config", config)]),
+        ("a process whose stdin and stdout are pipes", None, True, [(".text.detect", detect)]),
+    ]
+    for who, text, pipes, more in cases:
+        if any(c is None for _, c in more):
             continue
-        maps, pages = code_pages_at_main(so, text)
+        maps, pages = code_pages_at_main(so, text, pipes)
         check(len(maps) == 1, f"{who} maps the library's code once ({len(maps)} executable mappings)")
         check(bool(pages), f"{who}: {len(pages)} code pages mapped at main")
         if not maps:
@@ -191,9 +198,9 @@ def main():
             if page < first_end:
                 return True
             return any((start + coff - moff) // WINDOW <= page // WINDOW <= (start + coff - moff + csize - 1) // WINDOW
-                       for _, csize, coff in more)  # fmt: skip
+                       for _, (_, csize, coff) in more)  # fmt: skip
 
-        names = " and the windows of .text.config" if more else ""
+        names = "".join(f" and the windows of {n}" for n, _ in more)
         outside = sorted(p for p in pages if not allowed(p))
         check(
             not outside,

@@ -263,14 +263,16 @@ class Results:
         shim = str(self.b.shim)
         dyn = sh("readelf", "-d", shim)
         rel = sh("readelf", "-W", "-r", shim)
-        text = load = config = 0
+        text = load = config = detect = 0
         for line in sh("readelf", "-W", "-S", shim).splitlines():
             f = line.split()
             if ".text" in f:
                 text = int(f[f.index(".text") + 4], 16)
             if ".text.load" in f:  # the code that runs at load, together (src/load.ld)
                 load = int(f[f.index(".text.load") + 4], 16)
-            if ".text.config" in f:  # the config's parser, right after it
+            if ".text.detect" in f:  # the classifier, right after it
+                detect = int(f[f.index(".text.detect") + 4], 16)
+            if ".text.config" in f:  # the config's parser, after that
                 config = int(f[f.index(".text.config") + 4], 16)
         return {
             "needed": " ".join(re.findall(r"\(NEEDED\).*\[(.*)\]", dyn)),
@@ -281,6 +283,7 @@ class Results:
             "text": fmt(text),
             "load": fmt(load),
             "config": fmt(config),
+            "detect": fmt(detect),
             "bytes": fmt(self.b.shim.stat().st_size),
         }
 

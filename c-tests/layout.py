@@ -15,7 +15,8 @@ for it is paid by every `ls` and `cat` (src/load.ld says why each rule is there)
   mapped no page of the library's code outside that window when main starts (build/loadpages
   reads its own /proc/self/pagemap): nothing the constructor calls sits elsewhere; with a config,
   none outside that and the windows of .text.config (the config's parser); with stdin and stdout
-  pipes, none outside that and the windows of .text.detect (the classifier).
+  pipes (an agent's commands: a shell, runtimes, a long command line), none outside that and the
+  windows of .text.detect (the classifier), which fits one window.
 Reads the file with readelf and nm, and runs build/loadpages under a copy of it. Prints one line
 per check, as the C tests do."""
 
@@ -60,10 +61,11 @@ def sections(so):
     return out
 
 
-def code_pages_at_main(so, config, pipes):
+def code_pages_at_main(so, config, pipes, argv):
     """[(start, file offset)] of the library's code mappings and the addresses of their pages
     that are mapped when main starts, in a plain process (`config`: with that config file's
-    text, else with none; `pipes`: its stdin and stdout pipes, else /dev/null and a pipe)."""
+    text, else with none; `pipes`: its stdin and stdout pipes, else /dev/null and a pipe; `argv`:
+    its command line, which the library judges at load)."""
     with tempfile.TemporaryDirectory() as d:
         # A copy written 4 KiB at a time: its page cache holds single pages, so a fault maps
         # exactly its 64 KiB window. The build's own file may sit in large folios, which a fault
@@ -89,7 +91,7 @@ def code_pages_at_main(so, config, pipes):
                 f.write(config)
         # argv[0] without the checkout's path, which may hold the word "mcp" (mcp-env-shim/).
         out = subprocess.run(
-            ["loadpages"], executable=os.path.join(HERE, "build", "loadpages"), cwd=d,
+            argv, executable=os.path.join(HERE, "build", "loadpages"), cwd=d,
             env=env, check=True, capture_output=True, text=True,
             stdin=subprocess.PIPE if pipes else subprocess.DEVNULL,
         ).stdout  # fmt: skip
@@ -170,15 +172,21 @@ def main():
     config, detect = secs.get(".text.config"), secs.get(".text.detect")
     check(config is not None, ".text.config exists")
     check(detect is not None, ".text.detect exists")
-    cases = [
-        ("a plain process", None, False, []),
-        ("a process with a config", CONFIG, False, [(".text.config", config)]),
-        ("a process whose stdin and stdout are pipes", None, True, [(".text.detect", detect)]),
-    ]
-    for who, text, pipes, more in cases:
+    check(detect is not None and detect[1] <= WINDOW, ".text.detect fits one 64 KiB window")
+    cases = [  # who, config, pipes as stdin and stdout, argv, the clusters it may run beyond .text.load
+        ("a plain process", None, False, ["loadpages"], []),
+        ("a plain process of six arguments", None, False, ["ls", "-l", "a", "b", "c", "d"], []),
+        ("a process with a config", CONFIG, False, ["loadpages"], [(".text.config", config)]),
+    ] + [  # an agent's commands: stdin and stdout pipes, a sandbox environment (a proxy key)
+        (f"`{' '.join(argv)}` with pipes", None, True, argv, [(".text.detect", detect)])
+        for argv in (["loadpages"], ["bash", "-lc", "git status"], ["node", "x.js"],
+                     ["python3", "-m", "pytest"], ["npx", "-y", "prettier", "."],
+                     ["git", "log", "--oneline", "-n", "5"])
+    ]  # fmt: skip
+    for who, text, pipes, argv, more in cases:
         if any(c is None for _, c in more):
             continue
-        maps, pages = code_pages_at_main(so, text, pipes)
+        maps, pages = code_pages_at_main(so, text, pipes, argv)
         check(len(maps) == 1, f"{who} maps the library's code once ({len(maps)} executable mappings)")
         check(bool(pages), f"{who}: {len(pages)} code pages mapped at main")
         if not maps:
@@ -201,6 +209,9 @@ def main():
                        for _, (_, csize, coff) in more)  # fmt: skip
 
         names = "".join(f" and the windows of {n}" for n, _ in more)
+        if pipes:
+            # It must have run the classifier, not taken an early way out.
+            check(any(p - start >= WINDOW for p in pages), f"{who}: the classifier ran (code mapped past .text.load)")
         outside = sorted(p for p in pages if not allowed(p))
         check(
             not outside,

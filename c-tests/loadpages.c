@@ -5,8 +5,8 @@
  * For each executable mapping of the library: "mapping START OFFSET" (hex: its address, and the
  * file offset there), then "code ADDRESS" for each of its pages that is mapped. Reads
  * /proc/self/maps and /proc/self/pagemap (the present bit is readable without privilege); calls
- * nothing of the library. Takes no arguments: a command line holding "mcp" would make the
- * library look at it as a possible MCP server, which is not the process measured. */
+ * nothing of the library. Its command line (argv[0] included) is only for the library to judge
+ * at load: layout.py runs it as `bash -lc ...`, `node x.js` and so on. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdint.h>
@@ -18,8 +18,9 @@
 int main(int argc, char **argv)
 {
     const char *lib = getenv("LD_PRELOAD");
-    if (argc != 1 || !lib || !*lib) {
-        fprintf(stderr, "usage: LD_PRELOAD=/path/lib.so %s\n", argv[0]);
+    (void)argc; /* its arguments are what the library sees at load; they mean nothing here */
+    if (!lib || !*lib) {
+        fprintf(stderr, "usage: LD_PRELOAD=/path/lib.so %s [ARG...]\n", argv[0]);
         return 2;
     }
     FILE *maps = fopen("/proc/self/maps", "r");

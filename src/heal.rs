@@ -163,14 +163,19 @@ pub fn at_start(argc: c_int, argv: Argv, env: &OwnVars, process: Process) -> boo
 /// The first arguments of this process.
 fn own_args(argc: c_int, argv: Argv) -> Vec<&'static [u8]> {
     let n = usize::try_from(argc).unwrap_or(0).min(MAX_ARGS);
-    (0..n)
-        .map_while(|i| {
-            // SAFETY: argv holds argc strings.
-            let p = unsafe { *argv.add(i) };
-            // SAFETY: a NUL-terminated argument string that lives as long as the process.
-            (!p.is_null()).then(|| unsafe { core::ffi::CStr::from_ptr(p) }.to_bytes())
-        })
-        .collect()
+    // Sized up front: a growing Vec calls alloc's reserve, code outside .text.load (src/load.ld)
+    // that every command of five or more arguments would fault in.
+    let mut args = Vec::with_capacity(n);
+    for i in 0..n {
+        // SAFETY: argv holds argc strings.
+        let p = unsafe { *argv.add(i) };
+        if p.is_null() {
+            break;
+        }
+        // SAFETY: a NUL-terminated argument string that lives as long as the process.
+        args.push(unsafe { core::ffi::CStr::from_ptr(p) }.to_bytes());
+    }
+    args
 }
 
 /// The cheap test every process runs: named like an MCP server; or a runtime whose stdin and

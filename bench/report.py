@@ -233,17 +233,21 @@ class Results:
         return t
 
     # --- facts ------------------------------------------------------------------------------------
+    def sections(self) -> dict[str, tuple[int, int]]:
+        """The library's sections: name -> (address, size)."""
+        out = {}
+        for line in sh("readelf", "-W", "-S", str(self.b.shim)).splitlines():
+            m = re.match(r"\s*\[\s*\d+\]\s+(\S+)\s+\S+\s+([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)", line)
+            if m:
+                out[m.group(1)] = (int(m.group(2), 16), int(m.group(3), 16))
+        return out
+
     def ctor_syms(self) -> list[str]:
         """The functions .init_array of the library points at (RELATIVE relocations inside it)."""
         shim = str(self.b.shim)
-        addr = size = None
-        for line in sh("readelf", "-W", "-S", shim).splitlines():
-            f = line.split()
-            if ".init_array" in f:
-                i = f.index(".init_array")
-                addr, size = int(f[i + 2], 16), int(f[i + 4], 16)
-        if addr is None:
+        if ".init_array" not in (secs := self.sections()):
             return []
+        addr, size = secs[".init_array"]
         targets = []
         for line in sh("readelf", "-W", "-r", shim).splitlines():
             f = line.split()
@@ -263,27 +267,18 @@ class Results:
         shim = str(self.b.shim)
         dyn = sh("readelf", "-d", shim)
         rel = sh("readelf", "-W", "-r", shim)
-        text = load = config = detect = 0
-        for line in sh("readelf", "-W", "-S", shim).splitlines():
-            f = line.split()
-            if ".text" in f:
-                text = int(f[f.index(".text") + 4], 16)
-            if ".text.load" in f:  # the code that runs at load, together (src/load.ld)
-                load = int(f[f.index(".text.load") + 4], 16)
-            if ".text.detect" in f:  # the classifier, right after it
-                detect = int(f[f.index(".text.detect") + 4], 16)
-            if ".text.config" in f:  # the config's parser, after that
-                config = int(f[f.index(".text.config") + 4], 16)
+        # .text.load: the code that runs at load; .text.detect, .text.config after it (src/load.ld).
+        size = {name: sz for name, (_, sz) in self.sections().items()}
         return {
             "needed": " ".join(re.findall(r"\(NEEDED\).*\[(.*)\]", dyn)),
             "now": "BIND_NOW (every symbol resolved at load)" if re.search(r"BIND_NOW|Flags:.*NOW", dyn) else "lazy binding",
             "rel": str(rel.count("R_X86_64_RELATIVE")),
             "symrel": str(len(re.findall(r"R_X86_64_(GLOB_DAT|JUMP_SLOT|64)", rel))),
             "undef": str(len(sh("nm", "-D", "--undefined-only", shim).splitlines())),
-            "text": fmt(text),
-            "load": fmt(load),
-            "config": fmt(config),
-            "detect": fmt(detect),
+            "text": fmt(size.get(".text", 0)),
+            "load": fmt(size.get(".text.load", 0)),
+            "config": fmt(size.get(".text.config", 0)),
+            "detect": fmt(size.get(".text.detect", 0)),
             "bytes": fmt(self.b.shim.stat().st_size),
         }
 

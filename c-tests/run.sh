@@ -61,7 +61,7 @@ for t in "${tests[@]}"; do
     healread.sh) run=(SHIM="$shim" bash "$here/healread.sh") ;; # its own environments, strace
     tostop.py) run=(python3 "$here/tostop.py" "$shim") ;;     # its own terminal
     exec_path.py) run=(python3 "$here/exec_path.py" "$shim") ;; # reads the library, runs nothing
-    layout.py) run=(python3 "$here/layout.py" "$shim") ;;       # reads the library, runs nothing
+    layout.py) run=(python3 "$here/layout.py" "$shim") ;;       # its own environments, loadpages under a copy
     signals.py) run=(SHIM="$shim" python3 "$here/signals.py") ;; # preloads per parent
     t_noalloc) run=(LD_PRELOAD="$shim $build/mallocguard.so" "./$t") ;;
     *) run=(LD_PRELOAD="$shim" "./$t") ;;

@@ -62,3 +62,11 @@ void explain_status(int st)
     else if (WIFSIGNALED(st)) diag("killed by signal %d", WTERMSIG(st));
     else diag("exit status %d", WEXITSTATUS(st));
 }
+
+const char *shim_alone(char *cwd, size_t len)
+{
+    const char *shim = getenv("LD_PRELOAD");
+    if (!shim || strchr(shim, ':') || strchr(shim, ' ') || !getcwd(cwd, len))
+        die("run through run.sh: LD_PRELOAD must be the shim alone");
+    return shim;
+}

@@ -112,10 +112,8 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "quiet") == 0) return 0;
     if (argc > 1 && strcmp(argv[1], "jump") == 0) return jump_probe();
 
-    const char *shim = getenv("LD_PRELOAD");
     char cwd[PATH_MAX];
-    if (!shim || strchr(shim, ':') || strchr(shim, ' ') || !getcwd(cwd, sizeof cwd))
-        die("run through run.sh: LD_PRELOAD must be the shim alone");
+    const char *shim = shim_alone(cwd, sizeof cwd);
     char preload[3 * PATH_MAX];
 
     /* 1. dlsym from the hook while another thread holds the loader's lock. */

@@ -110,10 +110,8 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "basic") == 0) return basic_probe();
     if (argc > 1 && strcmp(argv[1], "hold") == 0) return hold_probe();
 
-    const char *shim = getenv("LD_PRELOAD");
     char cwd[PATH_MAX];
-    if (!shim || strchr(shim, ':') || strchr(shim, ' ') || !getcwd(cwd, sizeof cwd))
-        die("run through run.sh: LD_PRELOAD must be the shim alone");
+    const char *shim = shim_alone(cwd, sizeof cwd);
     char preload[4 * PATH_MAX];
 
     /* 1. The loader before libc in the link map. */

@@ -6,6 +6,10 @@ for it is paid by every `ls` and `cat` (src/load.ld says why each rule is there)
 - no segment needs anonymous memory (a .bss past the last page of .data): the loader would map
   it in every process; a tail the loader zeroes (lld's .relro_padding) is on a page the
   relocations write anyway, and there is no .bss at all;
+- the first segment, which the loader's first touch maps whole in every process, holds only what
+  the loader and the constructor read (at most 24 KiB): the unwinding tables and the read-only
+  tables of rare paths are in RELRO, before its relocated page, and a process maps one page of
+  RELRO (t_unwind checks that the unwinder still finds the tables there);
 - the load arena (rt::HEAP) starts on a page the loader's relocations write anyway, so the
   constructor's first kilobytes cost no page fault of their own;
 - the constructor is in .text.load, with the code that runs at load, and .text.load opens the
@@ -29,6 +33,13 @@ import tempfile
 PAGE = 4096
 # The kernel's fault-around: a fault on a file's page maps the pages of its aligned window.
 WINDOW = 64 << 10
+# The first segment's budget: headers, the dynamic tables (about 5 KiB), the constants the load
+# path reads and .eh_frame_hdr; 17 KiB when this was written.
+FIRST_MAX = 24 << 10
+# Read-only tables that no process reads at load (src/load.ld moves them to RELRO): ours, which
+# must exist, and our dependencies', checked when linked.
+COLD_OWN = {"host::NAMES_BY_TWO": r"4host12NAMES_BY_TWO", "session::EMPTY_TABLE": r"7session11EMPTY_TABLE"}
+COLD_DEPS = {"serde_json's POW10": r"10serde_json2de5POW10", "zmij's STATIC_DATA": r"4zmij11STATIC_DATA"}
 # What one page table maps (x86_64, and arm64 with 4 KiB pages).
 PMD = 2 << 20
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -51,6 +62,15 @@ def loads(so):
     return out
 
 
+def relro_of(so):
+    """(vaddr, file offset, memsz) of PT_GNU_RELRO, or None."""
+    for line in sh("readelf", "-W", "-l", so).splitlines():
+        f = line.split()
+        if f and f[0] == "GNU_RELRO":
+            return int(f[2], 16), int(f[1], 16), int(f[5], 16)
+    return None
+
+
 def sections(so):
     """name -> (address, size, file offset)."""
     out = {}
@@ -61,11 +81,11 @@ def sections(so):
     return out
 
 
-def code_pages_at_main(so, config, pipes, argv):
-    """[(start, file offset)] of the library's code mappings and the addresses of their pages
-    that are mapped when main starts, in a plain process (`config`: with that config file's
-    text, else with none; `pipes`: its stdin and stdout pipes, else /dev/null and a pipe; `argv`:
-    its command line, which the library judges at load)."""
+def pages_at_main(so, config, pipes, argv):
+    """[(start, file offset, permissions, [addresses of its pages mapped])] of the library's
+    mappings when main starts, in a plain process (`config`: with that config file's text, else
+    with none; `pipes`: its stdin and stdout pipes, else /dev/null and a pipe; `argv`: its command
+    line, which the library judges at load)."""
     with tempfile.TemporaryDirectory() as d:
         # A copy written 4 KiB at a time: its page cache holds single pages, so a fault maps
         # exactly its 64 KiB window. The build's own file may sit in large folios, which a fault
@@ -95,9 +115,13 @@ def code_pages_at_main(so, config, pipes, argv):
             env=env, check=True, capture_output=True, text=True,
             stdin=subprocess.PIPE if pipes else subprocess.DEVNULL,
         ).stdout  # fmt: skip
-    rows = [line.split() for line in out.splitlines()]
-    maps = [(int(f[1], 16), int(f[2], 16)) for f in rows if f[0] == "mapping"]
-    return maps, [int(f[1], 16) for f in rows if f[0] == "code"]
+    maps = []
+    for f in (line.split() for line in out.splitlines()):
+        if f[0] == "mapping":
+            maps.append((int(f[1], 16), int(f[2], 16), f[3], []))
+        elif f[0] == "page" and maps:
+            maps[-1][3].append(int(f[1], 16))
+    return maps
 
 
 def symbol(so, pattern):
@@ -141,6 +165,23 @@ def main():
             check(end // PAGE in written, f"segment at {vaddr:#x} ({flags}): its zeroed tail is on a page relocations write")
     secs = sections(so)
     check(".bss" not in secs or secs[".bss"][1] == 0, "no .bss section")
+
+    # The first segment: every process maps all of it (up to 16 pages) at the loader's first
+    # touch; what no load reads belongs in RELRO, which a process maps a page of.
+    relro = relro_of(so)
+    check(relro is not None, "a GNU_RELRO segment")
+    check(segs[0][2] <= FIRST_MAX, f"the first segment ({segs[0][2]} bytes) fits {FIRST_MAX >> 10} KiB")
+
+    def in_relro(addr):
+        return relro is not None and addr is not None and relro[0] <= addr < relro[0] + relro[2]
+
+    check(".eh_frame" in secs and in_relro(secs[".eh_frame"][0]), ".eh_frame is in RELRO, out of the first segment")
+    for name, pattern in COLD_OWN.items():
+        check(in_relro(symbol(so, pattern)), f"{name} is in RELRO, out of the first segment")
+    for name, pattern in COLD_DEPS.items():
+        addr = symbol(so, pattern)
+        if addr is not None:
+            check(in_relro(addr), f"{name} is in RELRO, out of the first segment")
 
     heap = symbol(so, r"2rt4HEAP")
     check(heap is not None, "the load arena rt::HEAP is in the symbol table")
@@ -186,8 +227,17 @@ def main():
     for who, text, pipes, argv, more in cases:
         if any(c is None for _, c in more):
             continue
-        maps, pages = code_pages_at_main(so, text, pipes, argv)
+        mapped = pages_at_main(so, text, pipes, argv)
+        maps = [(start, off) for start, off, perms, _ in mapped if "x" in perms]
+        pages = [p for _, _, perms, ps in mapped if "x" in perms for p in ps]
         check(len(maps) == 1, f"{who} maps the library's code once ({len(maps)} executable mappings)")
+        if relro is not None:
+            # After relocation the loader makes RELRO read-only: its mapping starts at its offset.
+            held = [ps for _, off, perms, ps in mapped if off == relro[1] and "x" not in perms]
+            check(
+                len(held) == 1 and len(held[0]) == 1,
+                f"{who} maps one page of RELRO, the relocated one ({[len(h) for h in held]} pages; the rest is read-only data no load reads)",
+            )  # fmt: skip
         check(bool(pages), f"{who}: {len(pages)} code pages mapped at main")
         if not maps:
             continue

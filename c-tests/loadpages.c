@@ -1,9 +1,10 @@
-/* loadpages — prints which pages of the code of the library in LD_PRELOAD (one path) are mapped
- * in this process when main starts: what loading it cost in page faults (a fault on code maps
+/* loadpages — prints which pages of the library in LD_PRELOAD (one path) are mapped in this
+ * process when main starts: what loading it cost in page faults (a fault on a file's page maps
  * the pages of its 64 KiB window). layout.py runs it.
  *
- * For each executable mapping of the library: "mapping START OFFSET" (hex: its address, and the
- * file offset there), then "code ADDRESS" for each of its pages that is mapped. Reads
+ * For each mapping of the library: "mapping START OFFSET PERMS" (hex: its address, and the file
+ * offset there; then its permissions, as in /proc/self/maps), then "page ADDRESS" for each of its
+ * pages that is mapped. Reads
  * /proc/self/maps and /proc/self/pagemap (the present bit is readable without privilege); calls
  * nothing of the library. Its command line (argv[0] included) is only for the library to judge
  * at load: layout.py runs it as `bash -lc ...`, `node x.js` and so on. */
@@ -38,9 +39,9 @@ int main(int argc, char **argv)
         if (sscanf(line, "%lx-%lx %7s %lx %*s %*s %n", &start, &end, perms, &off, &path) < 4)
             continue;
         line[strcspn(line, "\n")] = 0;
-        if (!path || strcmp(line + path, lib) != 0 || perms[2] != 'x')
+        if (!path || strcmp(line + path, lib) != 0)
             continue;
-        printf("mapping %lx %lx\n", start, off);
+        printf("mapping %lx %lx %s\n", start, off, perms);
         for (unsigned long a = start; a < end; a += page) {
             uint64_t e;
             if (pread(pm, &e, sizeof e, (off_t)(a / page * sizeof e)) != sizeof e) {
@@ -48,7 +49,7 @@ int main(int argc, char **argv)
                 return 1;
             }
             if (e >> 63)
-                printf("code %lx\n", a);
+                printf("page %lx\n", a);
         }
     }
     return 0;

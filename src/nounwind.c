@@ -13,3 +13,10 @@ __attribute__((visibility("hidden"), noreturn)) void _Unwind_Resume(void *except
 __attribute__((visibility("hidden"), noreturn)) void rust_eh_personality(void) {
     __builtin_trap();
 }
+
+/* The unwinding tables stay, for a debugger, a profiler or a crash handler that walks a stack
+ * through the library, but out of the first segment, which every process maps whole: src/load.ld
+ * places this word at the end of the .eh_frame output section. Zero, it reads there as a
+ * terminator, so the tables parse as before; writable, it makes lld put .eh_frame in the RELRO
+ * segment, which no process reads at load and the loader makes read-only after relocation. */
+__attribute__((used, aligned(4), section(".data.rel.ro.eh_frame_end"))) static int eh_frame_end = 0;

@@ -15,7 +15,8 @@ a change is meant to cost more, and say so in the commit). --report-only prints 
 the data an earlier run left in bench/out, measuring nothing.
 
 Knobs (environment): BENCH_BLOCKS (interleaved blocks, default 10), BENCH_PER_BLOCK (spawns per
-block per side, default 300), BENCH_K_SPAWN (posix_spawn calls under callgrind, default 100),
+block per side, default 300), BENCH_LOAD_ROUNDS (rounds per block of the load table's one driver,
+default 1000: the library's 15 us under spawns that vary by 100 us need that many), BENCH_K_SPAWN (posix_spawn calls under callgrind, default 100),
 BENCH_K_EXEC (failing execve calls under callgrind, default 1000).
 """
 
@@ -70,6 +71,7 @@ class Bench:
         self.shim = shim
         self.blocks = int(os.environ.get("BENCH_BLOCKS", "10"))
         self.per_block = int(os.environ.get("BENCH_PER_BLOCK", "300"))
+        self.load_rounds = int(os.environ.get("BENCH_LOAD_ROUNDS", "1000"))
         self.k_spawn = int(os.environ.get("BENCH_K_SPAWN", "100"))
         self.k_exec = int(os.environ.get("BENCH_K_EXEC", "1000"))
         self.fx_n = 5
@@ -319,12 +321,26 @@ class Bench:
                     # Second baseline: no shim, but the child's envp already holds the block.
                     hand = [*args[:-1], "handblock", str(self.hand_file)]
                     self.wall_pair(f"{tag}.hand", first, log, ["env", f"LD_PRELOAD={self.shim}", *args], hand)
-            for tag, extra, _label, pre in self.loadwall_series():
-                # The drivers are not preloaded; the child gets LD_PRELOAD in its envp (or not).
-                args = [self.b("spawnbench"), "fork", str(self.per_block), "/bin/true", "true", "inherit"]
-                ex = [extra] if extra else []
-                self.wall_pair(tag, first, "file", ["env", *ex, *args, pre or str(self.shim)], ["env", *ex, *args])
+            self.loadwall_block()
             say(f"  block {blk + 1}/{self.blocks} done")
+
+    def loadwall_block(self) -> None:
+        """One driver (not preloaded) spawns /bin/true with no preload and with each library in
+        turn, in a rotating order, so that every row's paired differences come from the same
+        process at the same moments: with a driver per side (pairbench), which CPU and which
+        memory each driver had moved the 15 us that the shim adds by +-5 us from run to run."""
+        w = OUT / "wall"
+        none = w / "loadwall.none"
+        none.unlink(missing_ok=True)
+        variants = [str(none)] + [
+            f"{w / tag}.with:{pre or self.shim}" + (f":{extra}" if extra else "")
+            for tag, extra, _label, pre in self.loadwall_series()
+        ]
+        cmd = [self.b("spawnbench"), "fork", str(self.load_rounds), "/bin/true", "true", "rotate", *variants]
+        run_in(self.parent_env + [self.logvar("file")], cmd)
+        for tag, *_ in self.loadwall_series():
+            with open(w / f"{tag}.without", "a") as f:
+                f.write(none.read_text())
 
     # --- 4. memory ------------------------------------------------------------------------------
     def measure_mem(self) -> None:

@@ -12,6 +12,10 @@ def _wall_n(r) -> int:
     return len((r.out / "wall" / f"{first}.with").read_text().splitlines())
 
 
+def _load_n(r) -> int:
+    return len((r.out / "wall" / "loadwall.floor.with").read_text().splitlines())
+
+
 def text(r, info: dict) -> str:
     b, f = r.b, info["facts"]
     lines = [
@@ -47,6 +51,9 @@ def text(r, info: dict) -> str:
         f"  {f['undef']} undefined symbols; .text {f['text']} bytes, .text.load {f['load']} bytes (the code run at load),",
         f"  .text.detect {f['detect']} bytes (the classifier), .text.config {f['config']} bytes (the config's parser)",
         r.loadwall.text(),
+        "  wall: one driver spawns /bin/true with no preload and with each library, one each per round in a",
+        f"  rotating order ({_load_n(r)} rounds); paired diff: median of (spawn with the library - the no-preload",
+        "  spawn of its round).",
         "",
         "   A process that is not an MCP server (issue 9: under /etc/ld.so.preload every process loads the library)",
         r.not_mcp.text(),
@@ -123,6 +130,10 @@ def markdown(r, info: dict) -> str:
         f"relocations; {f['undef']} undefined symbols; `.text` {f['text']} bytes, `.text.load` {f['load']} bytes (the code run at load, `src/load.ld`), `.text.detect` {f['detect']} bytes (the classifier), `.text.config` {f['config']} bytes (the config's parser). Constructor: `{r.ctor_name or '?'}`, inclusive.",
         "",
         r.loadwall.markdown(),
+        "",
+        "One driver spawns `/bin/true` with no preload and with each library, one each per round in a rotating",
+        f"order ({_load_n(r)} rounds); paired diff: the median of (spawn with the library minus the no-preload spawn",
+        "of the same round).",
         "",
         "**A process that is not an MCP server** (under `/etc/ld.so.preload` every `ls` and `cat` loads the library;",
         f"targets: at most {fmt(T_NOT_MCP)} instructions added over no preload, and an added load wall time within",

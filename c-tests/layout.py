@@ -20,12 +20,14 @@ for it is paid by every `ls` and `cat` (src/load.ld says why each rule is there)
   reads its own /proc/self/pagemap): nothing the constructor calls sits elsewhere; with a config,
   none outside that and the windows of .text.config (the config's parser); with stdin and stdout
   pipes (an agent's commands: a shell, runtimes, a long command line), none outside that and the
-  windows of .text.detect (the classifier), which fits one window.
+  windows of .text.detect (the classifier), which fits one window; that the classifier ran is
+  seen by strace (its gate fstats stdout).
 Reads the file with readelf and nm, and runs build/loadpages under a copy of it. Prints one line
 per check, as the C tests do."""
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -82,6 +84,44 @@ def sections(so):
     return out
 
 
+def case_env(d, lib, config):
+    """A sandbox environment (proxy keys, a log file) in directory d, preloading lib, with that
+    config file's text or with none."""
+    env = {
+        "PATH": "/usr/bin:/bin", "HOME": d, "LANG": "C.UTF-8",
+        "HTTPS_PROXY": "http://127.0.0.1:3128", "HTTP_PROXY": "http://127.0.0.1:3128",
+        "NO_PROXY": "127.0.0.1,localhost", "SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt",
+        "MCP_ENV_SHIM_LOG": os.path.join(d, "log"),
+        "LD_PRELOAD": lib,
+    }  # fmt: skip
+    if config is not None:
+        env["MCP_ENV_SHIM_CONFIG"] = os.path.join(d, "config.json")
+        with open(env["MCP_ENV_SHIM_CONFIG"], "w") as f:
+            f.write(config)
+    return env
+
+
+def classifier_gate_passed(so, argv):
+    """Whether the library, loaded into `argv` with stdin and stdout pipes, passed the gate in
+    front of the classifier: it fstats stdin, then stdout, and calls the classifier when both are
+    streams (nothing else fstats stdout at load with the log in a file). Seen by strace, in a run
+    of its own (the pages are read from a run without a tracer), of true(1), which fstats
+    nothing itself (loadpages' stdio would)."""
+    with tempfile.TemporaryDirectory() as d:
+        env = case_env(d, so, None)
+        # argv[0] as the process's own name, by a link: strace runs a path.
+        os.symlink(shutil.which("true"), os.path.join(d, argv[0]))
+        trace = os.path.join(d, "trace")
+        subprocess.run(
+            ["strace", "-qq", "-o", trace, "-e", "trace=fstat,newfstatat", "-E", f"LD_PRELOAD={so}",
+             os.path.join(d, argv[0]), *argv[1:]],
+            cwd=d, env={k: v for k, v in env.items() if k != "LD_PRELOAD"},
+            check=True, capture_output=True, stdin=subprocess.PIPE,
+        )  # fmt: skip
+        with open(trace) as f:
+            return any(re.match(r"(new)?fstat(at)?\(1,", line) for line in f)
+
+
 def pages_at_main(so, config, pipes, argv):
     """[(start, file offset, permissions, [addresses of its pages mapped])] of the library's
     mappings when main starts, in a plain process (`config`: with that config file's text, else
@@ -99,17 +139,7 @@ def pages_at_main(so, config, pipes, argv):
             while block := src.read(PAGE):
                 dst.write(block)
         os.chmod(lib, 0o755)
-        env = {
-            "PATH": "/usr/bin:/bin", "HOME": d, "LANG": "C.UTF-8",
-            "HTTPS_PROXY": "http://127.0.0.1:3128", "HTTP_PROXY": "http://127.0.0.1:3128",
-            "NO_PROXY": "127.0.0.1,localhost", "SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt",
-            "MCP_ENV_SHIM_LOG": os.path.join(d, "log"),
-            "LD_PRELOAD": lib,
-        }  # fmt: skip
-        if config is not None:
-            env["MCP_ENV_SHIM_CONFIG"] = os.path.join(d, "config.json")
-            with open(env["MCP_ENV_SHIM_CONFIG"], "w") as f:
-                f.write(config)
+        env = case_env(d, lib, config)
         # argv[0] without the checkout's path, which may hold the word "mcp" (mcp-env-shim/).
         out = subprocess.run(
             argv, executable=os.path.join(HERE, "build", "loadpages"), cwd=d,
@@ -266,7 +296,7 @@ def main():
         names = "".join(f" and the windows of {n}" for n, _ in more)
         if pipes:
             # It must have run the classifier, not taken an early way out.
-            check(any(p - start >= WINDOW for p in pages), f"{who}: the classifier ran (code mapped past .text.load)")
+            check(classifier_gate_passed(so, argv), f"{who}: the classifier ran (stdout fstat'ed at load, under strace)")
         outside = sorted(p for p in pages if not allowed(p))
         check(
             not outside,

@@ -52,6 +52,14 @@ pub fn at_start(argc: c_int, argv: Argv, env: &OwnVars, process: Process) -> boo
     if own_off || has_whole_block(env.envp()) {
         return false;
     }
+    heal(&args, env, process)
+}
+
+/// The healing itself, for a server missing block keys: out of line and marked cold, so that
+/// the code every other process runs at load stays in a few pages (src/load.ld).
+#[inline(never)]
+#[cold]
+fn heal(args: &[&'static [u8]], env: &OwnVars, process: Process) -> bool {
     let ppid = crate::sys::getppid();
     // A privileged server (doas, pkexec, sudo) takes nothing from a parent that is not wholly
     // its own user, or that is itself a set-user-ID program (sudo becomes full root and stays
@@ -79,7 +87,7 @@ pub fn at_start(argc: c_int, argv: Argv, env: &OwnVars, process: Process) -> boo
     let Some(plan) = s.plan(
         &host,
         b"",
-        &args,
+        args,
         own_keys.iter().copied(),
         crate::stdio::of_self,
     ) else {

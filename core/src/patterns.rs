@@ -87,11 +87,18 @@ fn is_wild(b: u8) -> bool {
 
 impl Patterns {
     /// `what` names the list (`include`, `exclude`) in the warnings.
+    #[inline]
     pub fn new(list: &[String], what: &str, warnings: &mut Vec<String>) -> Patterns {
         if list.is_empty() {
-            // The usual case, in every process under a global preload: nothing to build.
+            // The usual case, in every process under a global preload: nothing to build, and
+            // no code of the builder to run at load.
             return Patterns::default();
         }
+        Patterns::build(list, what, warnings)
+    }
+
+    #[inline(never)]
+    fn build(list: &[String], what: &str, warnings: &mut Vec<String>) -> Patterns {
         let (mut long, mut extra_exact, mut extra_globs, mut extra_floating) = (0, 0, 0, 0);
         let mut p = Patterns::default();
         let (mut first, mut last) = (Vec::new(), Vec::new());

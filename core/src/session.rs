@@ -500,7 +500,15 @@ fn load_config(named: Option<Vec<u8>>, fs: &dyn Fs, warnings: &mut Vec<String>) 
         None if fs.exists(DEFAULT_CONFIG) => DEFAULT_CONFIG.to_string(),
         None => return Config::default(),
     };
-    match fs.read(&path).and_then(|text| Config::parse(&text)) {
+    read_config(&path, fs, warnings)
+}
+
+/// Reads and parses a config file: out of line and marked cold, with the parser, so that a
+/// process with no config runs a few pages of code at load (the library's src/load.ld).
+#[inline(never)]
+#[cold]
+fn read_config(path: &str, fs: &dyn Fs, warnings: &mut Vec<String>) -> Config {
+    match fs.read(path).and_then(|text| Config::parse(&text)) {
         Ok(c) => c,
         Err(e) => {
             warnings.push(format!("config {path}: {e}; using the defaults"));

@@ -4,7 +4,7 @@ export SHIM := $(SO)
 PREFIX ?= /usr/local
 # make install CONFIG=path also installs that file as $(DESTDIR)/etc/mcp-env-shim/config.json.
 
-.PHONY: all build demo test unit c-tests preload-tests integration bench peer lint install
+.PHONY: all build demo test unit c-tests preload-tests integration bench peer lint install strace
 
 all: build
 
@@ -19,11 +19,17 @@ test: build lint unit c-tests preload-tests integration peer
 unit:
 	cargo test --release --workspace
 
-c-tests: build
+# c-tests (healread.sh, layout.py) and preload-tests watch system calls with strace: installed
+# here on a fresh machine (as root, with apt-get); without it those tests fail and say why.
+strace:
+	@command -v strace >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  echo "installing strace (apt-get)" && apt-get install -y --no-install-recommends strace >/dev/null; } || true
+
+c-tests: build strace
 	$(MAKE) -C c-tests check SHIM=$(SO)
 
 # /etc/ld.so.preload for real, in private mount namespaces (root, or unprivileged user namespaces).
-preload-tests: build
+preload-tests: build strace
 	$(MAKE) -C preload-tests check SHIM=$(SO)
 
 integration: build

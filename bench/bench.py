@@ -16,8 +16,9 @@ the data an earlier run left in bench/out, measuring nothing.
 
 Knobs (environment): BENCH_BLOCKS (interleaved blocks, default 10), BENCH_PER_BLOCK (spawns per
 block per side, default 300), BENCH_LOAD_ROUNDS (rounds per block of the load table's one driver,
-default 1000: the library's 15 us under spawns that vary by 100 us need that many), BENCH_K_SPAWN (posix_spawn calls under callgrind, default 100),
-BENCH_K_EXEC (failing execve calls under callgrind, default 1000).
+default 1000: the library's 15 us under spawns that vary by 100 us need that many),
+BENCH_K_SPAWN (posix_spawn calls under callgrind, default 100), BENCH_K_EXEC (failing execve
+calls under callgrind, default 1000).
 """
 
 from __future__ import annotations

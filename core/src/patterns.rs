@@ -97,6 +97,9 @@ impl Patterns {
         Patterns::build(list, what, warnings)
     }
 
+    /// The patterns of a non-empty list: out of line, so that the empty case, every process's
+    /// without a config, inlines to nothing (the library's src/load.ld puts this with the
+    /// config's parser).
     #[inline(never)]
     fn build(list: &[String], what: &str, warnings: &mut Vec<String>) -> Patterns {
         let (mut long, mut extra_exact, mut extra_globs, mut extra_floating) = (0, 0, 0, 0);

@@ -55,23 +55,15 @@ def sh(*cmd):
     return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
 
 
-def loads(so):
-    """(vaddr, filesz, memsz, flags) of each PT_LOAD."""
+def program_headers(so, kind):
+    """(vaddr, filesz, memsz, flags, file offset) of each program header of type `kind` (LOAD,
+    GNU_RELRO)."""
     out = []
     for line in sh("readelf", "-W", "-l", so).splitlines():
         f = line.split()
-        if f and f[0] == "LOAD":
-            out.append((int(f[2], 16), int(f[4], 16), int(f[5], 16), " ".join(f[6:-1])))
+        if f and f[0] == kind:
+            out.append((int(f[2], 16), int(f[4], 16), int(f[5], 16), " ".join(f[6:-1]), int(f[1], 16)))
     return out
-
-
-def relro_of(so):
-    """(vaddr, file offset, memsz) of PT_GNU_RELRO, or None."""
-    for line in sh("readelf", "-W", "-l", so).splitlines():
-        f = line.split()
-        if f and f[0] == "GNU_RELRO":
-            return int(f[2], 16), int(f[1], 16), int(f[5], 16)
-    return None
 
 
 def sections(so):
@@ -201,10 +193,10 @@ def main():
         print(("ok" if ok else "not ok") + f" - layout: {what}")
         failed += not ok
 
-    segs = loads(so)
+    segs = program_headers(so, "LOAD")
     check(bool(segs), f"{len(segs)} loadable segments read")
     written = relocated_pages(so)
-    for vaddr, filesz, memsz, flags in segs:
+    for vaddr, filesz, memsz, flags, _ in segs:
         end = vaddr + filesz
         past = vaddr + memsz - (end + PAGE - 1) // PAGE * PAGE
         check(past <= 0, f"segment at {vaddr:#x} ({flags}): {max(past, 0)} bytes of anonymous memory at load (want 0)")
@@ -217,7 +209,7 @@ def main():
 
     # The first segment: every process maps all of it (up to 16 pages) at the loader's first
     # touch; what no load reads belongs in RELRO, which a process maps a page of.
-    relro = relro_of(so)
+    relro = next(iter(program_headers(so, "GNU_RELRO")), None)
     check(relro is not None, "a GNU_RELRO segment")
     check(segs[0][2] <= FIRST_MAX, f"the first segment ({segs[0][2]} bytes) fits {FIRST_MAX >> 10} KiB")
 
@@ -250,7 +242,7 @@ def main():
     # The kernel's fault-around maps the 16 pages from the fault's 64 KiB-aligned window, or from
     # the start of the mapping when that is later: the constructor's first instruction, at the
     # start of the code mapping, maps its first 64 KiB, wherever the loader placed the library.
-    code = [v for v, _, _, flags in segs if "E" in flags]
+    code = [v for v, _, _, flags, _ in segs if "E" in flags]
     check(len(code) == 1, f"one executable segment ({len(code)})")
     check(
         bool(code) and addr == code[0] and size <= WINDOW,
@@ -267,11 +259,11 @@ def main():
         ("a plain process", None, False, ["loadpages"], []),
         ("a plain process of six arguments", None, False, ["ls", "-l", "a", "b", "c", "d"], []),
         ("a process with a config", CONFIG, False, ["loadpages"], [(".text.config", config)]),
-        # The same config with escapes in its strings, as Go's encoding/json (\u0026 for &) or
-        # PHP's json_encode (\/) write it: the parser's escape paths read their own tables.
         # Several exact names: the builder sorts them (core's sort, not the config's own code).
         ("a process with a config of several names", CONFIG.replace('"weather-server"', '"w0-server", "w1-server", "w2-server"'),
          False, ["loadpages"], [(".text.config", config)]),
+        # The same config with escapes in its strings, as Go's encoding/json (\u0026 for &) or
+        # PHP's json_encode (\/) write it: the parser's escape paths read their own tables.
         ("a process with an escaped config", CONFIG.replace("http://", "http:\\/\\/").replace("weather-", "weather\\u002d"),
          False, ["loadpages"], [(".text.config", config)]),
     ] + [  # an agent's commands: stdin and stdout pipes, a sandbox environment (a proxy key)
@@ -289,7 +281,7 @@ def main():
         check(len(maps) == 1, f"{who} maps the library's code once ({len(maps)} executable mappings)")
         if relro is not None:
             # After relocation the loader makes RELRO read-only: its mapping starts at its offset.
-            held = [ps for _, off, perms, ps in mapped if off == relro[1] and "x" not in perms]
+            held = [ps for _, off, perms, ps in mapped if off == relro[4] and "x" not in perms]
             check(
                 len(held) == 1 and len(held[0]) == 1,
                 f"{who} maps one page of RELRO, the relocated one ({[len(h) for h in held]} pages; the rest is read-only data no load reads)",

@@ -23,20 +23,4 @@ static inline char **restricted_envp(void)
     env[6] = NULL;
     return env;
 }
-
-/* environ plus one extra entry (e.g. LD_PRELOAD=...), for children that inherit. */
-static inline char **inherit_envp(const char *extra)
-{
-    size_t n = 0;
-    while (environ[n]) n++;
-    char **env = calloc(n + 2, sizeof *env);
-    size_t j = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (extra && strncmp(environ[i], "LD_PRELOAD=", 11) == 0) continue;
-        env[j++] = environ[i];
-    }
-    if (extra) env[j++] = (char *)extra;
-    env[j] = NULL;
-    return env;
-}
 #endif

@@ -1,13 +1,11 @@
 /* Wall-time driver: spawn-and-wait a program N times and print, per spawn, the time in ns and
  * the child's page faults (minor + major, from wait4's rusage).
  *
- *   spawnbench METHOD N PATH ARGV0 ENVMODE [PRELOAD | BLOCKFILE]
+ *   spawnbench METHOD N PATH ARGV0 ENVMODE [BLOCKFILE]
  *     METHOD   posix_spawn | fork | vfork        (fork and vfork are followed by execve)
  *              fork_exit: fork, and the child exits at once (no exec, so no hook): what merely
  *                         having the shim mapped costs a fork
  *     ENVMODE  restricted  (HOME LOGNAME PATH SHELL TERM USER, as an MCP client passes)
- *              inherit     (the driver's environment; PRELOAD, if given, is added to the
- *                           child's envp as LD_PRELOAD=PRELOAD: the load-time case)
  *              handblock   (the restricted envp, then each line of BLOCKFILE (KEY=VALUE) in
  *                           order: what a server's hand-written env block gives the child;
  *                           the file is read once, before the first spawn)
@@ -20,7 +18,7 @@
  *
  *   spawnbench METHOD N PATH ARGV0 rotate OUT[:PRELOAD[:KEY=VALUE]]...
  *
- * One driver, several children: N rounds, each spawning one child per variant, in an order that
+ * The load-time case. One driver, several children: N rounds, each spawning one child per variant, in an order that
  * rotates by one each round; a variant's child gets the driver's environment with LD_PRELOAD=
  * PRELOAD (none if empty) and KEY=VALUE added, and its lines are appended to OUT. Round i of
  * every OUT is the same moment in the same process: a paired difference between two variants
@@ -162,7 +160,7 @@ static int rotate(const char *method, long n, const char *path, char *const carg
 int main(int argc, char **argv)
 {
     if (argc < 6) {
-        fprintf(stderr, "usage: %s posix_spawn|fork|vfork|fork_exit N PATH ARGV0 restricted|inherit [PRELOAD]|handblock BLOCKFILE|rotate OUT[:PRELOAD[:KEY=VALUE]]...\n", argv[0]);
+        fprintf(stderr, "usage: %s posix_spawn|fork|vfork|fork_exit N PATH ARGV0 restricted|handblock BLOCKFILE|rotate OUT[:PRELOAD[:KEY=VALUE]]...\n", argv[0]);
         return 2;
     }
     const char *method = argv[1];
@@ -180,16 +178,9 @@ int main(int argc, char **argv)
         if (argc < 7) { fprintf(stderr, "handblock needs a BLOCKFILE\n"); return 2; }
         envp = handblock_envp(argv[6]);
         if (!envp) return 2;
-    } else if (strcmp(argv[5], "inherit") != 0) {
+    } else {
         fprintf(stderr, "unknown ENVMODE %s\n", argv[5]);
         return 2;
-    } else {
-        char *extra = NULL;
-        if (argc > 6 && argv[6][0]) {
-            extra = malloc(strlen(argv[6]) + 12);
-            sprintf(extra, "LD_PRELOAD=%s", argv[6]);
-        }
-        envp = inherit_envp(extra);
     }
     int rfd = -1, wfd = -1;
     const char *turn = getenv("BENCH_TURN");

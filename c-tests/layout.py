@@ -6,15 +6,18 @@ for it is paid by every `ls` and `cat` (src/load.ld says why each rule is there)
 - no segment needs anonymous memory (a .bss past the last page of .data): the loader would map
   it in every process; a tail the loader zeroes (lld's .relro_padding) is on a page the
   relocations write anyway, and there is no .bss at all;
-- the first segment, which the loader's first touch maps whole in every process, holds only what
-  the loader and the constructor read (at most 24 KiB): the unwinding tables and the read-only
-  tables of rare paths are in RELRO, before its relocated page, and a process maps one page of
-  RELRO (t_unwind checks that the unwinder still finds the tables there);
+- three segments: the code, which opens with the read-only data (headers, the dynamic tables,
+  constants: no segment of its own, whose mapping would cost every process more than its pages),
+  RELRO and the data; no page is both writable and executable;
+- the read-only data before the code holds only what the loader and the constructor read (at
+  most 24 KiB): the unwinding tables and the read-only tables of rare paths are in RELRO, before
+  its relocated page, and a process maps one page of RELRO (t_unwind checks that the unwinder
+  still finds the tables there);
 - the load arena (rt::HEAP) starts on a page the loader's relocations write anyway, so the
   constructor's first kilobytes cost no page fault of their own;
-- the constructor is in .text.load, with the code that runs at load, and .text.load opens the
-  code and fits its first 64 KiB: the constructor's first instruction maps all of it (a fault on
-  code maps the 16 pages of its 64 KiB window, from the mapping's start at the earliest);
+- the constructor is in .text.load, with the code that runs at load, right after that data and
+  within the segment's first 64 KiB: the loader's first touch (the headers) maps all of it (a
+  fault maps the 16 pages of its 64 KiB window, from the mapping's start at the earliest);
 - a process that is not an MCP server, started in a sandbox environment with no config, has
   mapped no page of the library's code outside that window when main starts (build/loadpages
   reads its own /proc/self/pagemap): nothing the constructor calls sits elsewhere; with a config,
@@ -35,9 +38,9 @@ import tempfile
 PAGE = 4096
 # The kernel's fault-around: a fault on a file's page maps the pages of its aligned window.
 WINDOW = 64 << 10
-# The first segment's budget: headers, the dynamic tables (about 5 KiB), the constants the load
-# path reads (serde_json's HEX tables for \u escapes, heal::TABLE) and .eh_frame_hdr; 21 KiB
-# when this was written.
+# The budget of the read-only data before the code: headers, the dynamic tables (about 5 KiB), the
+# constants the load path reads (serde_json's HEX tables for \u escapes, heal::TABLE) and
+# .eh_frame_hdr; 21 KiB when this was written.
 FIRST_MAX = 24 << 10
 # Read-only tables that no process reads at load (src/load.ld moves them to RELRO): ours, which
 # must exist, and our dependencies', checked when linked.
@@ -207,22 +210,30 @@ def main():
     secs = sections(so)
     check(".bss" not in secs or secs[".bss"][1] == 0, "no .bss section")
 
-    # The first segment: every process maps all of it (up to 16 pages) at the loader's first
-    # touch; what no load reads belongs in RELRO, which a process maps a page of.
+    # One segment fewer than the usual four: the read-only data opens the code segment.
+    check(
+        [f for _, _, _, f, _ in segs] == ["R E", "RW", "RW"],
+        f"three loadable segments: the code (with the read-only data), RELRO, the data ({[f for _, _, _, f, _ in segs]})",
+    )
+    check(all(not ("W" in f and "E" in f) for _, _, _, f, _ in segs), "no segment is both writable and executable")
     relro = next(iter(program_headers(so, "GNU_RELRO")), None)
     check(relro is not None, "a GNU_RELRO segment")
-    check(segs[0][2] <= FIRST_MAX, f"the first segment ({segs[0][2]} bytes) fits {FIRST_MAX >> 10} KiB")
+    load = secs.get(".text.load")
+    # Every process maps the segment's first 64 KiB (its first touch is the headers): the data
+    # before the code leaves room there for .text.load; what no load reads belongs in RELRO.
+    data = load[0] - segs[0][0] if load else None
+    check(data is not None and data <= FIRST_MAX, f"the read-only data before the code ({data} bytes) fits {FIRST_MAX >> 10} KiB")
 
     def in_relro(addr):
         return relro is not None and addr is not None and relro[0] <= addr < relro[0] + relro[2]
 
-    check(".eh_frame" in secs and in_relro(secs[".eh_frame"][0]), ".eh_frame is in RELRO, out of the first segment")
+    check(".eh_frame" in secs and in_relro(secs[".eh_frame"][0]), ".eh_frame is in RELRO, out of the code segment")
     for name, pattern in COLD_OWN.items():
-        check(in_relro(symbol(so, pattern)), f"{name} is in RELRO, out of the first segment")
+        check(in_relro(symbol(so, pattern)), f"{name} is in RELRO, out of the code segment")
     for name, pattern in COLD_DEPS.items():
         addr = symbol(so, pattern)
         if addr is not None:
-            check(in_relro(addr), f"{name} is in RELRO, out of the first segment")
+            check(in_relro(addr), f"{name} is in RELRO, out of the code segment")
 
     heap = symbol(so, r"2rt4HEAP")
     check(heap is not None, "the load arena rt::HEAP is in the symbol table")
@@ -232,7 +243,6 @@ def main():
             f"rt::HEAP at {heap:#x} shares a page with data the relocations write",
         )
     init = symbol(so, r"12mcp_env_shim4init4init")
-    load = secs.get(".text.load")
     check(load is not None, ".text.load exists")
     if init is None or load is None:
         check(False, "the constructor init::init is in the symbol table")
@@ -240,13 +250,13 @@ def main():
     addr, size, off = load
     check(addr <= init < addr + size, f"the constructor ({init:#x}) is in .text.load")
     # The kernel's fault-around maps the 16 pages from the fault's 64 KiB-aligned window, or from
-    # the start of the mapping when that is later: the constructor's first instruction, at the
+    # the start of the mapping when that is later: the loader's first touch, the headers at the
     # start of the code mapping, maps its first 64 KiB, wherever the loader placed the library.
     code = [v for v, _, _, flags, _ in segs if "E" in flags]
     check(len(code) == 1, f"one executable segment ({len(code)})")
     check(
-        bool(code) and addr == code[0] and size <= WINDOW,
-        f".text.load ({size} bytes at {addr:#x}) opens the executable segment and fits its first 64 KiB",
+        bool(code) and code[0] == segs[0][0] and addr + size - code[0] <= WINDOW,
+        f".text.load ({size} bytes at {addr:#x}) ends within the first 64 KiB of the code segment, which opens the library",
     )
 
     # No config: the default path must be absent (naming an absent one takes the warning's road).

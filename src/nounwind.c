@@ -15,7 +15,8 @@ __attribute__((visibility("hidden"), noreturn)) void rust_eh_personality(void) {
 }
 
 /* The unwinding tables stay, for a debugger, a profiler or a crash handler that walks a stack
- * through the library, but out of the first segment, which every process maps whole: src/load.ld
+ * through the library, but out of the first window of the code segment, which every process maps
+ * whole (with the read-only data before the code, build.rs): src/load.ld
  * places this word at the end of the .eh_frame output section. Zero, it reads there as a
  * terminator, so the tables parse as before; writable, it makes lld put .eh_frame in the RELRO
  * segment, which no process reads at load and the loader makes read-only after relocation. */

@@ -50,6 +50,25 @@ fn main() {
     // cost more here than all the pages of code the library maps (-10 to -12 us a process,
     // paired, against a separate read-only segment). The data's pages become executable; none
     // is writable (no page is both writable and executable: c-tests/layout.py), and the loader
-    // still makes RELRO read-only.
-    println!("cargo:rustc-cdylib-link-arg=-Wl,--no-rosegment");
+    // still makes RELRO read-only. An option of lld's (GNU ld stops at it, where it only warns
+    // of the -z above): given only when rustc links with its own lld.
+    if rust_lld() {
+        println!("cargo:rustc-cdylib-link-arg=-Wl,--no-rosegment");
+    }
+}
+
+/// Whether rustc links with its own lld: the default on x86_64 Linux (glibc) since Rust 1.90,
+/// unless a linker is configured (cargo's `linker`, or `-C linker`, a flavour, `-fuse-ld` in the
+/// flags). Another linker keeps its own layout (four segments: slower, not wrong).
+fn rust_lld() -> bool {
+    let var = |k: &str| std::env::var(k).unwrap_or_default();
+    println!("cargo:rerun-if-env-changed=RUSTC_LINKER");
+    let flags = var("CARGO_ENCODED_RUSTFLAGS");
+    var("CARGO_CFG_TARGET_ARCH") == "x86_64"
+        && var("CARGO_CFG_TARGET_OS") == "linux"
+        && var("CARGO_CFG_TARGET_ENV") == "gnu"
+        && var("RUSTC_LINKER").is_empty()
+        && !["linker", "fuse-ld", "link-self-contained"]
+            .iter()
+            .any(|k| flags.contains(k))
 }

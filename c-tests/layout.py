@@ -8,7 +8,8 @@ for it is paid by every `ls` and `cat` (src/load.ld says why each rule is there)
   relocations write anyway, and there is no .bss at all;
 - three segments: the code, which opens with the read-only data (headers, the dynamic tables,
   constants: no segment of its own, whose mapping would cost every process more than its pages),
-  RELRO and the data; no page is both writable and executable;
+  RELRO and the data; no page is both writable and executable, and nothing makes one so in a
+  process that loads the library (an executable stack, text relocations);
 - the read-only data before the code holds only what the loader and the constructor read (at
   most 24 KiB): the unwinding tables and the read-only tables of rare paths are in RELRO, before
   its relocated page, and a process maps one page of RELRO (t_unwind checks that the unwinder
@@ -137,7 +138,8 @@ def stdout_fstats(so, argv, preload):
 
 def pages_at_main(so, config, pipes, argv):
     """[(start, file offset, permissions, [addresses of its pages mapped])] of the library's
-    mappings when main starts, in a plain process (`config`: with that config file's text, else
+    mappings when main starts, and the process's mappings both writable and executable (its stack
+    included), in a plain process (`config`: with that config file's text, else
     with none; `pipes`: its stdin and stdout pipes, else /dev/null and a pipe; `argv`: its command
     line, which the library judges at load)."""
     with tempfile.TemporaryDirectory() as d:
@@ -159,13 +161,15 @@ def pages_at_main(so, config, pipes, argv):
             env=env, check=True, capture_output=True, text=True,
             stdin=subprocess.PIPE if pipes else subprocess.DEVNULL,
         ).stdout  # fmt: skip
-    maps = []
+    maps, wx = [], []
     for f in (line.split() for line in out.splitlines()):
-        if f[0] == "mapping":
+        if f[0] == "wx":
+            wx.append(" ".join(f[1:]))
+        elif f[0] == "mapping":
             maps.append((int(f[1], 16), int(f[2], 16), f[3], []))
         elif f[0] == "page" and maps:
             maps[-1][3].append(int(f[1], 16))
-    return maps
+    return maps, wx
 
 
 def symbol(so, pattern):
@@ -216,6 +220,13 @@ def main():
         f"three loadable segments: the code (with the read-only data), RELRO, the data ({[f for _, _, _, f, _ in segs]})",
     )
     check(all(not ("W" in f and "E" in f) for _, _, _, f, _ in segs), "no segment is both writable and executable")
+    # Nor anything the loader would make so: an executable stack (PF_X on PT_GNU_STACK, or no such
+    # header, which x86_64's glibc reads as executable) in every process that loads the library,
+    # or text relocations, for which the loader makes code writable (refused under MDWE).
+    stack = [f for _, _, _, f, _ in program_headers(so, "GNU_STACK")]
+    check(stack == ["RW"], f"a GNU_STACK header, not executable ({stack})")
+    dynamic = sh("readelf", "-dW", so)
+    check("TEXTREL" not in dynamic, "no text relocations (TEXTREL)")
     relro = next(iter(program_headers(so, "GNU_RELRO")), None)
     check(relro is not None, "a GNU_RELRO segment")
     load = secs.get(".text.load")
@@ -285,7 +296,8 @@ def main():
     for who, text, pipes, argv, more in cases:
         if any(c is None for _, c in more):
             continue
-        mapped = pages_at_main(so, text, pipes, argv)
+        mapped, wx = pages_at_main(so, text, pipes, argv)
+        check(not wx, f"{who} has no mapping both writable and executable, its stack included ({wx})")
         maps = [(start, off) for start, off, perms, _ in mapped if "x" in perms]
         pages = [p for _, _, perms, ps in mapped if "x" in perms for p in ps]
         check(len(maps) == 1, f"{who} maps the library's code once ({len(maps)} executable mappings)")

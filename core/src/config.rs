@@ -31,12 +31,14 @@ pub const CHANGED: &str = "the file changed while it was read";
 /// library sets it aside before it reads and skips a config it cannot have it for: an
 /// allocation that fails at load would end the host process. The worst case measured is 26
 /// bytes per byte, an array of empty strings (`"",` is three bytes; a `String` and its slot in
-/// a growing `Vec` take up to 96); `core/tests/parse_budget.rs` holds the bound.
+/// a growing `Vec` take up to 96), plus 16 KiB for what any config costs (under 1 KiB for `{}`,
+/// under 4 KiB for one with every field); `core/tests/parse_budget.rs` holds the bound. Small,
+/// so that a usual config's fits the library's static arena and its read maps no memory.
 pub fn parse_budget(size: u64) -> usize {
     usize::try_from(size)
         .unwrap_or(usize::MAX)
         .saturating_mul(40)
-        .saturating_add(64 << 10)
+        .saturating_add(16 << 10)
 }
 
 /// Whether a config file may be read, from what `fstat` says of the open file: only a regular

@@ -88,6 +88,13 @@ fn preparing_a_session_from_the_densest_configs_stays_within_the_budget() {
             "extra keys",
             dense("extra_keys", |i| format!("\"E{i}\""), near),
         ),
+        // Usual configs: the fixed part of the budget holds them (a budget of 40 bytes a byte
+        // alone would not).
+        ("an empty object", "{}".to_string()),
+        (
+            "every field",
+            r#"{"mode":"mcp","log":"/var/log/mcp-env-shim.log","values":{"HTTPS_PROXY":"http://10.200.0.1:3128","NO_PROXY":"localhost,127.0.0.1"},"extra_keys":["AWS_CA_BUNDLE"],"include":["weather-server","*-mcp"],"exclude":["*-test"]}"#.to_string(),
+        ),
         (
             "a small file",
             dense("include", |i| format!("\"x{i}\""), 600),

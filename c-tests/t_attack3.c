@@ -27,6 +27,13 @@
  *              from 100 to 400 KiB at which /bin/true runs without the shim, it must not be
  *              killed by a signal with it (the loader refusing to map the library, exit 127,
  *              is not the shim's code).
+ *   heallimit  the same for a server that heals itself at start (argv[0] mcp-server-x, 400
+ *              variables, a usual config, a parent with a 20 KB environment it reads, and once
+ *              with a 30 KB MCP_ENV_SHIM_LOG of its own): reading the parent's environment and
+ *              the config moved the allocator to regions of their own, whose rest the
+ *              allocations after them outgrew, and the mapping they then asked for was refused
+ *              (SIGABRT at load). For every limit from 200 to 520 KiB at which it runs without
+ *              the shim, it must not be killed by a signal with it; with no limit, it heals.
  * The write's window is entered deterministically with dnotify, as in t_attack2. */
 #define _GNU_SOURCE
 #include "check.h"
@@ -318,11 +325,145 @@ static void t_datalimit(void)
     free(without);
 }
 
-int main(void)
+/* --- heallimit --------------------------------------------------------------------------- */
+
+#define HEAL_CONFIG "out/attack3-heallimit.json"
+#define HEAL_OUT "out/attack3-heallimit.%d"
+#define HEAL_DUMP "out/attack3-heallimit.env"
+
+/* The parent a healing server reads: run as `t_attack3 --heal-parent VARIANT` with a 20 KB
+ * environment and no preload (so that no hook injects first). Starts the stand-in as
+ * mcp-server-x under each limit, without and with the shim ($SHIM_UNDER_TEST), and writes to
+ * HEAL_OUT the first limit that killed it with the shim ("KIB STATUS", or "0 0"), how many
+ * limits ran, and whether it healed with no limit (its dump has the config's value). */
+static int heal_parent(int variant)
 {
+    enum { VARS = 400 };
+    static char vars[VARS][16], preload[4200], longlog[30100];
+    char *with[VARS + 5], *without[VARS + 5];
+    const char *shim = getenv("SHIM_UNDER_TEST");
+    if (!shim)
+        return 2;
+    snprintf(preload, sizeof preload, "LD_PRELOAD=%s", shim);
+    int n = 0;
+    for (int i = 0; i < VARS; i++, n++) {
+        snprintf(vars[i], sizeof vars[i], "V%05d=x", i);
+        with[n] = without[n] = vars[i];
+    }
+    with[n] = without[n] = "MCP_ENV_SHIM_CONFIG=" HEAL_CONFIG;
+    n++;
+    if (variant == 1) {
+        memcpy(longlog, "MCP_ENV_SHIM_LOG=/tmp/", 22);
+        memset(longlog + 22, 'x', 30000);
+        with[n] = without[n] = longlog;
+        n++;
+    }
+    without[n] = NULL;
+    with[n] = preload;
+    with[n + 1] = NULL;
+    long bad_kb = 0;
+    int bad_status = 0, ran = 0;
+    /* The last round has no limit: the server must heal there (the case is the healing path). */
+    for (long kb = 200; kb <= 524 && !bad_kb; kb += 4) {
+        for (int shimmed = 0; shimmed < 2; shimmed++) {
+            pid_t pid = fork();
+            if (pid == 0) {
+                struct rlimit r = {.rlim_cur = (rlim_t)kb * 1024, .rlim_max = (rlim_t)kb * 1024};
+                if (kb <= 520 && setrlimit(RLIMIT_DATA, &r) != 0)
+                    _exit(90);
+                int null = open("/dev/null", O_WRONLY);
+                dup2(null, 2); /* the loader's complaints, the shim's line */
+                char *argv[] = {"mcp-server-x", HEAL_DUMP, NULL};
+                execve("./" STANDIN, argv, shimmed ? with : without);
+                _exit(126);
+            }
+            int st = wait_exit(pid);
+            if (!shimmed && st != 0)
+                break;
+            if (shimmed) {
+                ran++;
+                if (st > 128)
+                    bad_kb = kb, bad_status = st;
+            }
+        }
+    }
+    int healed = 0;
+    FILE *d = fopen(HEAL_DUMP, "r");
+    if (d) {
+        static char dump[1 << 16];
+        size_t len = fread(dump, 1, sizeof dump - 1, d);
+        fclose(d);
+        for (size_t i = 0; i < len; i += strlen(dump + i) + 1)
+            healed |= strcmp(dump + i, "HTTPS_PROXY=http://127.0.0.1:3128") == 0;
+    }
+    char path[64];
+    snprintf(path, sizeof path, HEAL_OUT, variant);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return 3;
+    fprintf(f, "%ld %d %d %d\n", bad_kb, bad_status, ran, healed);
+    return fclose(f) == 0 ? 0 : 3;
+}
+
+static void t_heallimit(void)
+{
+    const char *shim = getenv("LD_PRELOAD");
+    if (!shim)
+        die("heallimit: no LD_PRELOAD");
+    FILE *c = fopen(HEAL_CONFIG, "w");
+    if (!c)
+        die("heallimit: cannot write " HEAL_CONFIG);
+    fputs("{\"mode\": \"mcp\", \"values\": {\"HTTPS_PROXY\": \"http://127.0.0.1:3128\"}, "
+          "\"include\": [\"weather-server\"], \"exclude\": [\"*-test\"]}",
+          c);
+    fclose(c);
+    static char pad[20010], under[4200];
+    memcpy(pad, "PAD=", 4);
+    memset(pad + 4, 'x', 20000);
+    snprintf(under, sizeof under, "SHIM_UNDER_TEST=%s", shim);
+    const char *what[] = {"a usual config", "a usual config and a 30 KB MCP_ENV_SHIM_LOG"};
+    for (int variant = 0; variant < 2; variant++) {
+        char path[64], arg[8];
+        snprintf(path, sizeof path, HEAL_OUT, variant);
+        snprintf(arg, sizeof arg, "%d", variant);
+        unlink(path);
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid == 0) {
+            char *argv[] = {"t_attack3", "--heal-parent", arg, NULL};
+            char *env[] = {pad, under, "PATH=/usr/bin:/bin", NULL};
+            execve("/proc/self/exe", argv, env);
+            _exit(126);
+        }
+        int st = wait_exit(pid);
+        long bad_kb = -1;
+        int bad_status = 0, ran = 0, healed = 0;
+        FILE *f = fopen(path, "r");
+        if (f) {
+            if (fscanf(f, "%ld %d %d %d", &bad_kb, &bad_status, &ran, &healed) != 4)
+                bad_kb = -1;
+            fclose(f);
+        }
+        char killed[64] = "none";
+        if (bad_kb)
+            snprintf(killed, sizeof killed, "%ld KiB, status %d", bad_kb, bad_status);
+        check(st == 0 && ran > 0 && bad_kb == 0,
+              "heallimit: a server healing itself at start (%s, a parent with a 20 KB "
+              "environment) under an RLIMIT_DATA it runs within is not killed at load by the "
+              "shim (%d limits ran; killed at: %s; parent status %d)",
+              what[variant], ran, killed, st);
+        check(healed, "heallimit: with %s and no limit, the server healed itself", what[variant]);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "--heal-parent") == 0)
+        return heal_parent(atoi(argv[2]));
     t_signest();
     t_sigaltstale();
     t_earlycompat();
     t_datalimit();
+    t_heallimit();
     return check_status();
 }

@@ -67,6 +67,13 @@ fn heal(args: &[&'static [u8]], env: &OwnVars, process: Process) -> bool {
     let trusted =
         !process.secure && (!process.privileged || (same_user(ppid) && !secure_exec(ppid)));
     let parent = trusted.then(|| ParentEnv::read(ppid)).flatten();
+    // Its buffer, asked for without aborting, may have moved the allocator to a region of its
+    // own: what comes after must still fit without a mapping that may be refused, the copies of
+    // the settings this session takes from it included.
+    let copies = crate::init::SETTING_COPIES * parent.as_ref().map_or(0, ParentEnv::settings_len);
+    if !crate::rt::room_for(copies) {
+        return false;
+    }
     let layered = Layered {
         own: env,
         parent: parent.as_ref(),
@@ -80,7 +87,9 @@ fn heal(args: &[&'static [u8]], env: &OwnVars, process: Process) -> bool {
     if s.mode == Mode::Audit && shim_loaded_in(ppid) {
         return false;
     }
-    let mut own_keys = Vec::new();
+    // Sized up front, as the constructor counted them (`init::LOAD_BYTES`): the allocator never
+    // frees, and a doubling Vec would take twice that.
+    let mut own_keys = Vec::with_capacity(env.entries());
     each_env(env.envp(), |k, _| own_keys.push(k));
     // The server's own stdin and stdout are the client's pipes (or not): as the hooks judge it.
     let host = HostValues::read(&s, &layered);
@@ -93,7 +102,13 @@ fn heal(args: &[&'static [u8]], env: &OwnVars, process: Process) -> bool {
     ) else {
         return false;
     };
-    let mut mem: Vec<MaybeUninit<u8>> = alloc::vec![MaybeUninit::uninit(); s.max_kv(&host)];
+    // Grows with the longest value (a parent's long NO_PROXY): asked for without aborting, and
+    // the rest of the load's spare kept after it.
+    let mut mem: Vec<MaybeUninit<u8>> = Vec::new();
+    if mem.try_reserve_exact(s.max_kv(&host)).is_err() || !crate::rt::room_for(0) {
+        return false;
+    }
+    mem.resize(s.max_kv(&host), MaybeUninit::uninit());
     let mut arena = Arena::new(&mut mem);
     let mut added: Vec<usize> = Vec::new();
     let mut from: Vec<&'static [u8]> = Vec::new();
@@ -120,7 +135,7 @@ fn heal(args: &[&'static [u8]], env: &OwnVars, process: Process) -> bool {
     }
     let healed = s.mode != Mode::Audit;
     if healed {
-        let mut new: Vec<*const c_char> = Vec::new();
+        let mut new: Vec<*const c_char> = Vec::with_capacity(env.entries() + added.len() + 1);
         each_env_ptr(env.envp(), |p| new.push(p));
         for at in &added {
             new.push(if *at == usize::MAX {
@@ -311,6 +326,14 @@ struct ParentEnv {
 impl ParentEnv {
     fn read(ppid: c_int) -> Option<ParentEnv> {
         crate::procfs::read(ppid, "environ", MAX_PARENT_ENV).map(|data| ParentEnv { data })
+    }
+
+    /// The bytes of the shim's own variables' values in it.
+    fn settings_len(&self) -> usize {
+        self.entries()
+            .filter(|(k, _)| crate::init::OWN.iter().any(|n| n.as_bytes() == *k))
+            .map(|(_, v)| v.len())
+            .sum()
     }
 
     fn entries(&self) -> impl Iterator<Item = (&[u8], &[u8])> {

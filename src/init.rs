@@ -52,11 +52,14 @@ static INIT: extern "C" fn(c_int, Argv, Argv) = init;
 extern "C" fn init(argc: c_int, argv: Argv, envp: Argv) {
     // Every allocation below must succeed (a failed one would abort the host): the memory is
     // set aside first, where the static arena may not do (a large environment: its copy takes
-    // 8 bytes a variable, a healing server's list of its keys 16), and a process that cannot
-    // have it is left alone entirely. The config's own memory is set aside when it is read.
+    // 8 bytes a variable, a healing server's list of its keys 16 and its new array 8), and a
+    // process that cannot have it is left alone entirely; it stays set aside (`keep_spare`)
+    // when work of bounded size takes a region of its own (the config's read, with its own
+    // budget on top; a healing server's parent environment, asked for without aborting).
     // `envp`, not `environ`: the loader's argument is the same array, and reading `environ`
     // before `resolve_all` would make it a `dlsym`.
-    if !crate::rt::room_for(LOAD_BYTES + 24 * count(envp)) {
+    crate::rt::keep_spare(LOAD_BYTES + 32 * count(envp));
+    if !crate::rt::room_for(0) {
         return;
     }
     let mut buf = [MaybeUninit::uninit(); 128];
@@ -73,9 +76,20 @@ extern "C" fn init(argc: c_int, argv: Argv, envp: Argv) {
     // SAFETY: libc's constructor has run (libc is this library's dependency): environ is the
     // environment main will see. Nothing else runs in the process during constructors.
     let mut env = OwnVars::new(crate::real::current_environ());
+    // A session copies its settings a few times (a healing server prepares two): however long
+    // the shim's own variables are (a log path of 30 KB), that too is set aside.
+    crate::rt::keep_spare(LOAD_BYTES + 32 * count(envp) + SETTING_COPIES * env.settings_len());
+    if !crate::rt::room_for(0) {
+        return;
+    }
     if crate::heal::at_start(argc, argv, &env, process) {
         // SAFETY: as above; heal replaced it.
         env = OwnVars::new(crate::real::current_environ());
+    }
+    // Healing may have moved the allocator to regions of its own (its parent's environment, a
+    // config): the rest of the load needs its spare again, or the process is left alone.
+    if !crate::rt::room_for(0) {
+        return;
     }
     let session = Session::prepare(&env, process, &HostFs);
     let journal = (!secure).then(|| env.journal_stream()).flatten();
@@ -96,10 +110,17 @@ extern "C" fn init(argc: c_int, argv: Argv, envp: Argv) {
 }
 
 /// What the constructor allocates besides what grows with the environment, with room to spare:
-/// the session and the edge (about 3 KiB), a healing server's arguments, values and log line
-/// (about 6 KiB). Its parent's environment is read into memory asked for without aborting
-/// (`heal::read_proc`). With a usual environment it all fits the static arena: no mapping.
-const LOAD_BYTES: usize = 12 << 10;
+/// the session and the edge (about 3 KiB; a healing server prepares a session of its own too),
+/// a healing server's arguments, plan and values, its executable's path (4 KiB) and its log
+/// line (4 KiB). Its parent's environment and the longest values are asked for without aborting
+/// (`heal::read_proc`, `heal::heal`), a config's memory by its budget. With a usual environment
+/// and config it all fits the static arena: no mapping.
+const LOAD_BYTES: usize = 24 << 10;
+
+/// How many copies of a setting's value preparing sessions may make, at most: `var` or
+/// `var_bytes`, a parsed path and its C string, in a healing server's session and the
+/// constructor's.
+pub(crate) const SETTING_COPIES: usize = 8;
 
 /// The entries of a NULL-terminated array (NULL: none).
 fn count(envp: Argv) -> usize {
@@ -191,7 +212,7 @@ pub struct OwnVars {
 }
 
 /// The variables the session asks for one by one.
-const OWN: [&str; 6] = [
+pub(crate) const OWN: [&str; 6] = [
     "MCP_ENV_SHIM",
     "MCP_ENV_SHIM_CONFIG",
     "MCP_ENV_SHIM_LOG",
@@ -268,6 +289,16 @@ impl OwnVars {
 
     pub fn envp(&self) -> Argv {
         self.envp
+    }
+
+    /// How many entries the array has.
+    pub fn entries(&self) -> usize {
+        count(self.envp)
+    }
+
+    /// The bytes of the shim's own variables' values.
+    pub fn settings_len(&self) -> usize {
+        self.own.iter().flatten().map(|v| v.len()).sum()
     }
 
     /// `JOURNAL_STREAM=dev:ino`, set by systemd when stderr is the journal.

@@ -134,9 +134,22 @@ pub fn reserve(len: usize) -> bool {
     true
 }
 
-/// Whether `len` more bytes can be allocated without a mapping that may be refused: the static
-/// arena has them, or a region of that size could be reserved (and now is). Load time only.
+/// What the rest of the load may still allocate, set by the constructor before it allocates:
+/// `room_for` keeps this much on top of what it is asked for, so that the work after a bounded
+/// one (the config's read, which may move the allocator to a region of its own) cannot need a
+/// mapping that may be refused, and abort the process.
+static SPARE: AtomicUsize = AtomicUsize::new(0);
+
+/// Sets what `room_for` keeps on top. Load time only.
+pub fn keep_spare(len: usize) {
+    SPARE.store(len, Ordering::Release);
+}
+
+/// Whether `len` more bytes, and the spare on top, can be allocated without a mapping that may
+/// be refused: the current region has them, or a region of that size could be reserved (and now
+/// is). `room_for(0)`: whether the rest of the load still can. Load time only.
 pub fn room_for(len: usize) -> bool {
+    let len = len.saturating_add(SPARE.load(Ordering::Acquire));
     let (next, end) = Bump::region();
     end.saturating_sub(next) >= len || reserve(len)
 }

@@ -29,9 +29,10 @@ pub const CHANGED: &str = "the file changed while it was read";
 
 /// The most memory reading and parsing a config of `size` bytes into a session may take. The
 /// library sets it aside before it reads and skips a config it cannot have it for: an
-/// allocation that fails at load would end the host process. The worst case measured is 26
-/// bytes per byte, an array of empty strings (`"",` is three bytes; a `String` and its slot in
-/// a growing `Vec` take up to 96), plus 16 KiB for what any config costs (under 1 KiB for `{}`,
+/// allocation that fails at load would end the host process. The worst cases measured: 26
+/// bytes per byte near the 1 MiB limit, an array of empty strings (`"",` is three bytes; a
+/// `String` and its slot in a growing `Vec` take up to 96), and 31 for a few hundred short
+/// globs in a small file (the caps on patterns and keys dilute larger ones); plus 16 KiB for what any config costs (under 1 KiB for `{}`,
 /// under 4 KiB for one with every field); `core/tests/parse_budget.rs` holds the bound. Small,
 /// so that a usual config's fits the library's static arena and its read maps no memory.
 pub fn parse_budget(size: u64) -> usize {

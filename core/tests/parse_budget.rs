@@ -95,6 +95,11 @@ fn preparing_a_session_from_the_densest_configs_stays_within_the_budget() {
             "every field",
             r#"{"mode":"mcp","log":"/var/log/mcp-env-shim.log","values":{"HTTPS_PROXY":"http://10.200.0.1:3128","NO_PROXY":"localhost,127.0.0.1"},"extra_keys":["AWS_CA_BUNDLE"],"include":["weather-server","*-mcp"],"exclude":["*-test"]}"#.to_string(),
         ),
+        // Short globs, a few hundred: the densest small config measured (31 bytes a byte).
+        (
+            "short globs in a small file",
+            dense("include", |_| "\"a*\"".into(), 1500),
+        ),
         (
             "a small file",
             dense("include", |i| format!("\"x{i}\""), 600),

@@ -87,6 +87,13 @@ fn heal(args: &[&'static [u8]], env: &OwnVars, process: Process) -> bool {
     if s.mode == Mode::Audit && shim_loaded_in(ppid) {
         return false;
     }
+    // The parent's values of the block's keys are copied (a NO_PROXY of 100 KB), and the maps
+    // file audit mode read may have moved the allocator to a region of its own: both must fit,
+    // with the rest of the load, before they are needed.
+    let values = parent.as_ref().map_or(0, |p| p.values_len(&s));
+    if !crate::rt::room_for(2 * values) {
+        return false;
+    }
     // Sized up front, as the constructor counted them (`init::LOAD_BYTES`): the allocator never
     // frees, and a doubling Vec would take twice that.
     let mut own_keys = Vec::with_capacity(env.entries());
@@ -326,6 +333,14 @@ struct ParentEnv {
 impl ParentEnv {
     fn read(ppid: c_int) -> Option<ParentEnv> {
         crate::procfs::read(ppid, "environ", MAX_PARENT_ENV).map(|data| ParentEnv { data })
+    }
+
+    /// The bytes of its values of the session's block keys.
+    fn values_len(&self, s: &Session) -> usize {
+        self.entries()
+            .filter(|(k, _)| core::str::from_utf8(k).is_ok_and(|k| s.index(k).is_some()))
+            .map(|(_, v)| v.len())
+            .sum()
     }
 
     /// The bytes of the shim's own variables' values in it.

@@ -78,7 +78,8 @@ extern "C" fn init(argc: c_int, argv: Argv, envp: Argv) {
     let mut env = OwnVars::new(crate::real::current_environ());
     // A session copies its settings a few times (a healing server prepares two): however long
     // the shim's own variables are (a log path of 30 KB), that too is set aside.
-    crate::rt::keep_spare(LOAD_BYTES + 32 * count(envp) + SETTING_COPIES * env.settings_len());
+    // Counted in `environ` as it is now: another library's constructor may have grown it.
+    crate::rt::keep_spare(LOAD_BYTES + 32 * env.entries() + SETTING_COPIES * env.settings_len());
     if !crate::rt::room_for(0) {
         return;
     }

@@ -106,15 +106,30 @@ impl Mode {
         }
     }
 
-    /// Parses a mode as the flag spells it; `None` for an unknown word.
+    /// Parses a mode as the flag spells it; `None` for an unknown word (a long one is not
+    /// copied to be lowered).
     pub fn parse(s: &str) -> Option<Mode> {
-        match s.trim().to_ascii_lowercase().as_str() {
+        let s = s.trim();
+        if s.len() > 8 {
+            return None;
+        }
+        match s.to_ascii_lowercase().as_str() {
             "mcp" | "" => Some(Mode::Mcp),
             "all" => Some(Mode::All),
             "audit" => Some(Mode::Audit),
             "off" | "0" | "false" | "no" => Some(Mode::Off),
             _ => None,
         }
+    }
+}
+
+/// `s` quoted as `{:?}` writes it, its first 64 characters at most: a warning names a bad
+/// value without growing with it (100 KB of control bytes, escaped, took more memory than the
+/// library sets aside for its whole load, and a failed allocation there aborts the process).
+pub fn quoted(s: &str) -> String {
+    match s.char_indices().nth(64) {
+        None => format!("{s:?}"),
+        Some((cut, _)) => format!("{:?}... ({} bytes)", s.get(..cut).unwrap_or(""), s.len()),
     }
 }
 
@@ -135,7 +150,8 @@ impl LogDest {
             "off" => Ok(LogDest::Off),
             p if p.starts_with('/') => Ok(LogDest::File(p.to_string())),
             p => Err(format!(
-                "log destination {p:?} is not stderr, off or an absolute path"
+                "log destination {} is not stderr, off or an absolute path",
+                quoted(p)
             )),
         }
     }
@@ -167,14 +183,18 @@ impl Config {
     pub fn parse(text: &str) -> Result<Config, String> {
         let c: Config = serde_json::from_str(text).map_err(|e| e.to_string())?;
         if let Some(m) = &c.mode {
-            Mode::parse(m).ok_or_else(|| format!("mode {m:?} is not mcp, all, audit or off"))?;
+            Mode::parse(m)
+                .ok_or_else(|| format!("mode {} is not mcp, all, audit or off", quoted(m)))?;
         }
         if let Some(l) = &c.log {
             LogDest::parse(l)?;
         }
         for k in c.values.keys().chain(&c.extra_keys) {
             if !crate::block::valid_name(k) {
-                return Err(format!("{k:?} is not a valid environment variable name"));
+                return Err(format!(
+                    "{} is not a valid environment variable name",
+                    quoted(k)
+                ));
             }
         }
         if let Some((k, _)) = c.values.iter().find(|(_, v)| v.contains('\0')) {
@@ -182,7 +202,10 @@ impl Config {
         }
         for p in c.include.iter().chain(&c.exclude) {
             if p.is_empty() || p.contains('\0') {
-                return Err(format!("pattern {p:?} is empty or contains a NUL byte"));
+                return Err(format!(
+                    "pattern {} is empty or contains a NUL byte",
+                    quoted(p)
+                ));
             }
         }
         Ok(c)
@@ -192,6 +215,25 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_quoted_value_is_its_debug_form_up_to_64_characters() {
+        assert_eq!(quoted("mpc"), "\"mpc\"");
+        assert_eq!(quoted(&"a".repeat(64)), format!("{:?}", "a".repeat(64)));
+        let long = "\u{7f}".repeat(10_000);
+        let q = quoted(&long);
+        assert!(q.starts_with(&format!("{:?}", "\u{7f}".repeat(64))), "{q}");
+        assert!(q.ends_with("... (10000 bytes)"), "{q}");
+        assert!(q.len() < 500, "{}", q.len());
+        // Cut on a character, never inside one.
+        assert!(quoted(&"é".repeat(100)).ends_with("... (200 bytes)"));
+    }
+
+    #[test]
+    fn a_long_mode_is_unknown_without_a_copy() {
+        assert_eq!(Mode::parse(" AUDIT "), Some(Mode::Audit));
+        assert_eq!(Mode::parse(&"x".repeat(100_000)), None);
+    }
 
     #[test]
     fn the_size_limit_and_its_text_agree() {

@@ -383,7 +383,8 @@ impl Session {
         let env_mode = setting("MCP_ENV_SHIM").map(|m| {
             Mode::parse(&m).unwrap_or_else(|| {
                 warnings.push(format!(
-                    "MCP_ENV_SHIM={m:?} is not mcp, all, audit or off; using mcp"
+                    "MCP_ENV_SHIM={} is not mcp, all, audit or off; using mcp",
+                    crate::config::quoted(&m)
                 ));
                 Mode::Mcp
             })
@@ -492,7 +493,8 @@ fn load_config(named: Option<Vec<u8>>, fs: &dyn Fs, warnings: &mut Vec<String>) 
             Err(e) => {
                 let shown = String::from_utf8_lossy(e.as_bytes());
                 warnings.push(format!(
-                    "config {shown:?}: the path is not UTF-8; using the defaults"
+                    "config {}: the path is not UTF-8; using the defaults",
+                    crate::config::quoted(&shown)
                 ));
                 return Config::default();
             }

@@ -5,6 +5,8 @@
  * the library, exit 127, is not the shim's code). A helper's attack found each one:
  *   quoted    a plain process whose MCP_ENV_SHIM is 10 KB of DEL bytes: the warning quoted it
  *             escaped, 6 bytes a byte, far past what was set aside;
+ *   tlsdir    one whose OPENSHELL_PROXY_TLS_DIR is 40 KB of 0xFF bytes: read as text, each bad
+ *             byte became 3, in several copies;
  *   grown     another preloaded library's constructor adds 20,000 variables before the shim's
  *             runs: the shim counted the loader's array (3 entries), then copied environ;
  *   noproxy   a server healing itself whose parent has a 100 KB NO_PROXY: its block values are
@@ -124,6 +126,13 @@ int main(int argc, char **argv)
     char *qa[] = {"PATH=/usr/bin:/bin", mode, NULL}, *qb[] = {"PATH=/usr/bin:/bin", mode, preload, NULL};
     sweep("quoted: a plain process whose MCP_ENV_SHIM is 10 KB of DEL bytes", "true", qa, qb, 200,
           600, 8);
+
+    static char tls[40040];
+    memcpy(tls, "OPENSHELL_PROXY_TLS_DIR=", 24);
+    memset(tls + 24, 0xff, 40000);
+    char *ta[] = {"PATH=/usr/bin:/bin", tls, NULL}, *tb[] = {"PATH=/usr/bin:/bin", tls, preload, NULL};
+    sweep("tlsdir: a plain process whose OPENSHELL_PROXY_TLS_DIR is 40 KB not UTF-8", "true", ta,
+          tb, 300, 900, 8);
 
     static char grown[4400];
     char cwd[2048];

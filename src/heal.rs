@@ -347,7 +347,7 @@ impl ParentEnv {
     fn settings_len(&self) -> usize {
         self.entries()
             .filter(|(k, _)| crate::init::OWN.iter().any(|n| n.as_bytes() == *k))
-            .map(|(_, v)| v.len())
+            .map(|(_, v)| crate::init::read_len(v))
             .sum()
     }
 

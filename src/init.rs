@@ -123,6 +123,16 @@ const LOAD_BYTES: usize = 24 << 10;
 /// constructor's.
 pub(crate) const SETTING_COPIES: usize = 8;
 
+/// The bytes a setting's value takes once read as text: 3 a byte when it is not UTF-8, where
+/// each bad byte becomes U+FFFD (a TLS directory of 40 KB of 0xFF bytes took 10 copies' worth).
+pub(crate) fn read_len(v: &[u8]) -> usize {
+    if core::str::from_utf8(v).is_ok() {
+        v.len()
+    } else {
+        3 * v.len()
+    }
+}
+
 /// The entries of a NULL-terminated array (NULL: none).
 fn count(envp: Argv) -> usize {
     let mut n = 0;
@@ -297,9 +307,9 @@ impl OwnVars {
         count(self.envp)
     }
 
-    /// The bytes of the shim's own variables' values.
+    /// The bytes of the shim's own variables' values, as a session reads them (`read_len`).
     pub fn settings_len(&self) -> usize {
-        self.own.iter().flatten().map(|v| v.len()).sum()
+        self.own.iter().flatten().map(|v| read_len(v)).sum()
     }
 
     /// `JOURNAL_STREAM=dev:ino`, set by systemd when stderr is the journal.

@@ -7,6 +7,8 @@
  *             escaped, 6 bytes a byte, far past what was set aside;
  *   tlsdir    one whose OPENSHELL_PROXY_TLS_DIR is 40 KB of 0xFF bytes: read as text, each bad
  *             byte became 3, in several copies;
+ *   delcfg    one whose config has a string of 17,100 DEL bytes where a list belongs: the
+ *             parser's error quoted it escaped, past the config's memory budget;
  *   grown     another preloaded library's constructor adds 20,000 variables before the shim's
  *             runs: the shim counted the loader's array (3 entries), then copied environ;
  *   noproxy   a server healing itself whose parent has a 100 KB NO_PROXY: its block values are
@@ -133,6 +135,19 @@ int main(int argc, char **argv)
     char *ta[] = {"PATH=/usr/bin:/bin", tls, NULL}, *tb[] = {"PATH=/usr/bin:/bin", tls, preload, NULL};
     sweep("tlsdir: a plain process whose OPENSHELL_PROXY_TLS_DIR is 40 KB not UTF-8", "true", ta,
           tb, 300, 900, 8);
+
+    FILE *cfg = fopen("out/spare-del.json", "w");
+    if (!cfg)
+        die("cannot write out/spare-del.json");
+    fputs("{\"include\":\"", cfg);
+    for (int i = 0; i < 17100; i++)
+        fputc(0x7f, cfg);
+    fputs("\"}", cfg);
+    fclose(cfg);
+    char *da[] = {"PATH=/usr/bin:/bin", "MCP_ENV_SHIM_CONFIG=out/spare-del.json", NULL};
+    char *db[] = {"PATH=/usr/bin:/bin", "MCP_ENV_SHIM_CONFIG=out/spare-del.json", preload, NULL};
+    sweep("delcfg: a plain process whose config has 17,100 DEL bytes where a list belongs", "true",
+          da, db, 850, 1150, 8);
 
     static char grown[4400];
     char cwd[2048];

@@ -81,6 +81,7 @@ extern "C" fn init(argc: c_int, argv: Argv, envp: Argv) {
     // Counted in `environ` as it is now: another library's constructor may have grown it.
     crate::rt::keep_spare(LOAD_BYTES + 32 * env.entries() + SETTING_COPIES * env.settings_len());
     if !crate::rt::room_for(0) {
+        crate::rt::trim();
         return;
     }
     if crate::heal::at_start(argc, argv, &env, process) {
@@ -88,8 +89,10 @@ extern "C" fn init(argc: c_int, argv: Argv, envp: Argv) {
         env = OwnVars::new(crate::real::current_environ());
     }
     // Healing may have moved the allocator to regions of its own (its parent's environment, a
-    // config): the rest of the load needs its spare again, or the process is left alone.
+    // config): the rest of the load needs its spare again, or the process is left alone (with
+    // what a reservation left untouched given back).
     if !crate::rt::room_for(0) {
+        crate::rt::trim();
         return;
     }
     let session = Session::prepare(&env, process, &HostFs);

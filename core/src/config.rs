@@ -24,6 +24,9 @@ pub const BAD_PATH: &str = "the path is too long or contains a NUL byte";
 
 /// No memory could be set aside to read and parse the config (`parse_budget`).
 pub const NO_MEMORY: &str = "not enough memory to read it";
+/// The text is not a JSON object.
+pub const NOT_AN_OBJECT: &str = "the config is not a JSON object";
+
 /// The file grew between `fstat` and the read.
 pub const CHANGED: &str = "the file changed while it was read";
 
@@ -165,22 +168,86 @@ pub struct Config {
     pub mode: Option<String>,
     pub log: Option<String>,
     /// Explicit values; a key outside the built-in block is added to it.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "string_map")]
     pub values: BTreeMap<String, String>,
     /// Keys added to the block, valued from the host's environment.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "strings")]
     pub extra_keys: Vec<String>,
     /// Name patterns (`*`, `?`) of children to select in mode `mcp`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "strings")]
     pub include: Vec<String>,
     /// Name patterns of children never to touch, in any mode.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "strings")]
     pub exclude: Vec<String>,
+}
+
+/// What a string where a list or a map belongs is told, without its text: serde_json's own
+/// error quotes the string escaped (`{:?}`: up to 6 bytes a byte, copied four times), past the
+/// memory the library sets aside for a config (`parse_budget`), and a failed allocation at load
+/// aborts the process.
+const A_STRING: serde::de::Unexpected<'static> = serde::de::Unexpected::Other("a string");
+
+/// A list of strings (`include`, `exclude`, `extra_keys`); a string in its place is an error
+/// that does not quote it.
+fn strings<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    struct List;
+    impl<'de> serde::de::Visitor<'de> for List {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+            f.write_str("a list of strings")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut a: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut v = Vec::new();
+            while let Some(s) = a.next_element()? {
+                v.push(s);
+            }
+            Ok(v)
+        }
+        fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Err(E::invalid_type(A_STRING, &self))
+        }
+    }
+    d.deserialize_any(List)
+}
+
+/// A map of strings to strings (`values`); a string in its place is an error that does not
+/// quote it. A key given twice keeps its last value, as serde's own map does.
+fn string_map<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    struct Map;
+    impl<'de> serde::de::Visitor<'de> for Map {
+        type Value = BTreeMap<String, String>;
+        fn expecting(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+            f.write_str("a map of strings")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut a: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut m = BTreeMap::new();
+            while let Some((k, v)) = a.next_entry()? {
+                m.insert(k, v);
+            }
+            Ok(m)
+        }
+        fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Err(E::invalid_type(A_STRING, &self))
+        }
+    }
+    d.deserialize_any(Map)
 }
 
 impl Config {
     /// Parses and checks a config file's text.
     pub fn parse(text: &str) -> Result<Config, String> {
+        // Not an object at all: said without serde_json, whose error would quote a string.
+        if !text.trim_start().starts_with('{') {
+            return Err(NOT_AN_OBJECT.to_string());
+        }
         let c: Config = serde_json::from_str(text).map_err(|e| e.to_string())?;
         if let Some(m) = &c.mode {
             Mode::parse(m)
@@ -227,6 +294,28 @@ mod tests {
         assert!(q.len() < 500, "{}", q.len());
         // Cut on a character, never inside one.
         assert!(quoted(&"é".repeat(100)).ends_with("... (200 bytes)"));
+    }
+
+    #[test]
+    fn a_string_where_a_list_a_map_or_the_object_belongs_is_not_quoted() {
+        for text in [
+            r#"{"include": "secret"}"#,
+            r#"{"exclude": "secret"}"#,
+            r#"{"extra_keys": "secret"}"#,
+            r#"{"values": "secret"}"#,
+            r#""secret""#,
+        ] {
+            let e = Config::parse(text).unwrap_err();
+            assert!(!e.contains("secret"), "{text}: {e}");
+        }
+        assert_eq!(Config::parse(r#" "x" "#).unwrap_err(), NOT_AN_OBJECT);
+        // What parses is unchanged: lists, a map whose key given twice keeps its last value.
+        let c =
+            Config::parse(r#"{"include": ["a", "b*"], "values": {"K": "1", "K": "2"}}"#).unwrap();
+        assert_eq!(c.include, ["a", "b*"]);
+        assert_eq!(c.values.get("K").map(String::as_str), Some("2"));
+        assert!(Config::parse(r#"{"include": null}"#).is_err());
+        assert!(Config::parse(r#"{"include": [1]}"#).is_err());
     }
 
     #[test]

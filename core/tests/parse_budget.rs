@@ -95,6 +95,25 @@ fn preparing_a_session_from_the_densest_configs_stays_within_the_budget() {
             "every field",
             r#"{"mode":"mcp","log":"/var/log/mcp-env-shim.log","values":{"HTTPS_PROXY":"http://10.200.0.1:3128","NO_PROXY":"localhost,127.0.0.1"},"extra_keys":["AWS_CA_BUNDLE"],"include":["weather-server","*-mcp"],"exclude":["*-test"]}"#.to_string(),
         ),
+        // A string where a list, a map or the object belongs: serde_json's error would quote it
+        // escaped (6 bytes a byte, four copies; at a size that just passes a doubling, 43 to 67
+        // bytes a byte: a helper's attack).
+        (
+            "a string of DEL bytes where a list belongs",
+            format!("{{\"include\":\"{}\"}}", "\u{7f}".repeat(137_500)),
+        ),
+        (
+            "a smaller one",
+            format!("{{\"include\":\"{}\"}}", "\u{7f}".repeat(17_100)),
+        ),
+        (
+            "a string of DEL bytes where a map belongs",
+            format!("{{\"values\":\"{}\"}}", "\u{7f}".repeat(137_500)),
+        ),
+        (
+            "a string of DEL bytes for the whole config",
+            format!("\"{}\"", "\u{7f}".repeat(137_500)),
+        ),
         // Short globs, a few hundred: the densest small config measured (31 bytes a byte).
         (
             "short globs in a small file",

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -169,6 +170,23 @@ char **env_with(const char *const set[], const char *const drop[])
         out[o++] = (char *)set[i];
     out[o] = NULL;
     return out;
+}
+
+int run_with_data_limit(const char *path, char *const argv[], char *const envp[], long kb)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rlimit r = {.rlim_cur = (rlim_t)kb * 1024, .rlim_max = (rlim_t)kb * 1024};
+        if (kb > 0 && setrlimit(RLIMIT_DATA, &r) != 0)
+            _exit(90);
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        execve(path, argv, envp);
+        _exit(126);
+    }
+    return pid < 0 ? -1 : wait_exit(pid);
 }
 
 int run_sub(const char *self, const char *const args[], char *const envp[])

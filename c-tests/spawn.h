@@ -55,6 +55,11 @@ int wait_exit(pid_t pid);
  * and each key of `drop` removed (either list may be NULL). Freed by the caller (one free). */
 char **env_with(const char *const set[], const char *const drop[]);
 
+/* Runs `path` as `argv` with `envp` under RLIMIT_DATA `kb` KiB (none if kb <= 0), its stdout
+ * and stderr on /dev/null (the loader's complaints), and waits: its status as wait_exit gives
+ * it (90: the limit could not be set). */
+int run_with_data_limit(const char *path, char *const argv[], char *const envp[], long kb);
+
 /* Runs this test binary again, as `self --sub args...`, with envp: the way a sub-test gets a
  * different MCP_ENV_SHIM* (the shim reads it once, at load). Returns its exit status. */
 int run_sub(const char *self, const char *const args[], char *const envp[]);

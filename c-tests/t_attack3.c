@@ -276,18 +276,8 @@ static void t_earlycompat(void)
 /* /bin/true with `env` under RLIMIT_DATA `kb` KiB: its wait status as wait_exit gives it. */
 static int true_with_limit(char **env, long kb)
 {
-    pid_t pid = fork();
-    if (pid == 0) {
-        struct rlimit r = {.rlim_cur = (rlim_t)kb * 1024, .rlim_max = (rlim_t)kb * 1024};
-        if (setrlimit(RLIMIT_DATA, &r) != 0)
-            _exit(90);
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 2); /* the loader's own complaints */
-        char *argv[] = {"true", NULL};
-        execve("/bin/true", argv, env);
-        _exit(126);
-    }
-    return wait_exit(pid);
+    char *argv[] = {"true", NULL};
+    return run_with_data_limit("/bin/true", argv, env, kb);
 }
 
 static void t_datalimit(void)
@@ -331,7 +321,7 @@ static void t_datalimit(void)
 #define HEAL_OUT "out/attack3-heallimit.%d"
 #define HEAL_DUMP "out/attack3-heallimit.env"
 
-/* The parent a healing server reads: run as `t_attack3 --heal-parent VARIANT` with a 20 KB
+/* The parent a healing server reads: run as `t_attack3 --sub heal VARIANT` with a 20 KB
  * environment and no preload (so that no hook injects first). Starts the stand-in as
  * mcp-server-x under each limit, without and with the shim ($SHIM_UNDER_TEST), and writes to
  * HEAL_OUT the first limit that killed it with the shim ("KIB STATUS", or "0 0"), how many
@@ -366,18 +356,9 @@ static int heal_parent(int variant)
     /* The last round has no limit: the server must heal there (the case is the healing path). */
     for (long kb = 200; kb <= 524 && !bad_kb; kb += 4) {
         for (int shimmed = 0; shimmed < 2; shimmed++) {
-            pid_t pid = fork();
-            if (pid == 0) {
-                struct rlimit r = {.rlim_cur = (rlim_t)kb * 1024, .rlim_max = (rlim_t)kb * 1024};
-                if (kb <= 520 && setrlimit(RLIMIT_DATA, &r) != 0)
-                    _exit(90);
-                int null = open("/dev/null", O_WRONLY);
-                dup2(null, 2); /* the loader's complaints, the shim's line */
-                char *argv[] = {"mcp-server-x", HEAL_DUMP, NULL};
-                execve("./" STANDIN, argv, shimmed ? with : without);
-                _exit(126);
-            }
-            int st = wait_exit(pid);
+            char *argv[] = {"mcp-server-x", HEAL_DUMP, NULL};
+            int st = run_with_data_limit("./" STANDIN, argv, shimmed ? with : without,
+                                         kb <= 520 ? kb : 0);
             if (!shimmed && st != 0)
                 break;
             if (shimmed) {
@@ -427,15 +408,9 @@ static void t_heallimit(void)
         snprintf(path, sizeof path, HEAL_OUT, variant);
         snprintf(arg, sizeof arg, "%d", variant);
         unlink(path);
-        fflush(stdout);
-        pid_t pid = fork();
-        if (pid == 0) {
-            char *argv[] = {"t_attack3", "--heal-parent", arg, NULL};
-            char *env[] = {pad, under, "PATH=/usr/bin:/bin", NULL};
-            execve("/proc/self/exe", argv, env);
-            _exit(126);
-        }
-        int st = wait_exit(pid);
+        const char *args[] = {"heal", arg, NULL};
+        char *env[] = {pad, under, "PATH=/usr/bin:/bin", NULL};
+        int st = run_sub("./t_attack3", args, env);
         long bad_kb = -1;
         int bad_status = 0, ran = 0, healed = 0;
         FILE *f = fopen(path, "r");
@@ -458,8 +433,8 @@ static void t_heallimit(void)
 
 int main(int argc, char **argv)
 {
-    if (argc == 3 && strcmp(argv[1], "--heal-parent") == 0)
-        return heal_parent(atoi(argv[2]));
+    if (argc == 4 && strcmp(argv[1], "--sub") == 0 && strcmp(argv[2], "heal") == 0)
+        return heal_parent(atoi(argv[3]));
     t_signest();
     t_sigaltstale();
     t_earlycompat();

@@ -16,18 +16,15 @@
  *   audit     the same in audit mode with a parent of 2,000 mappings: the maps file it reads
  *             moved the allocator to a region of its own, which the rest then outgrew.
  * The parents of the healing cases are this program, run again with the environment they need
- * (`t_spare --parent CASE`). */
+ * (`t_spare --sub CASE`). */
 #define _GNU_SOURCE
 #include "check.h"
 #include "spawn.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 static char preload[4200];
@@ -35,19 +32,8 @@ static char preload[4200];
 /* /bin/true as argv0 under RLIMIT_DATA `kb` KiB with `env`: its status as wait_exit gives it. */
 static int run(long kb, const char *argv0, char **env)
 {
-    pid_t pid = fork();
-    if (pid == 0) {
-        struct rlimit r = {.rlim_cur = (rlim_t)kb * 1024, .rlim_max = (rlim_t)kb * 1024};
-        if (setrlimit(RLIMIT_DATA, &r) != 0)
-            _exit(90);
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 1);
-        dup2(null, 2);
-        char *argv[] = {(char *)argv0, NULL};
-        execve("/bin/true", argv, env);
-        _exit(126);
-    }
-    return wait_exit(pid);
+    char *argv[] = {(char *)argv0, NULL};
+    return run_with_data_limit("/bin/true", argv, env, kb);
 }
 
 /* The first and last limit in [lo, hi] where the program runs without the shim and is killed by
@@ -111,7 +97,7 @@ static int parent(const char *which)
 int main(int argc, char **argv)
 {
     const char *shim = getenv("LD_PRELOAD");
-    if (argc == 3 && strcmp(argv[1], "--parent") == 0) {
+    if (argc == 3 && strcmp(argv[1], "--sub") == 0) {
         const char *s = getenv("SHIM_UNDER_TEST");
         if (!s)
             return 2;
@@ -166,18 +152,11 @@ int main(int argc, char **argv)
     memset(noproxy + 9, 'x', 100000);
     snprintf(under, sizeof under, "SHIM_UNDER_TEST=%s", shim);
     const char *cases[] = {"noproxy", "audit"};
+    char *np[] = {"PATH=/usr/bin:/bin", "HTTPS_PROXY=http://127.0.0.1:3128", noproxy, under, NULL};
+    char *plain[] = {"PATH=/usr/bin:/bin", under, NULL};
     for (int k = 0; k < 2; k++) {
-        fflush(stdout);
-        pid_t pid = fork();
-        if (pid == 0) {
-            char *av[] = {"t_spare", "--parent", (char *)cases[k], NULL};
-            char *np[] = {"PATH=/usr/bin:/bin", "HTTPS_PROXY=http://127.0.0.1:3128", noproxy,
-                          under, NULL};
-            char *plain[] = {"PATH=/usr/bin:/bin", under, NULL};
-            execve("/proc/self/exe", av, k == 0 ? np : plain);
-            _exit(126);
-        }
-        int st = wait_exit(pid);
+        const char *args[] = {cases[k], NULL};
+        int st = run_sub("./t_spare", args, k == 0 ? np : plain);
         check(st == 0, "%s: the parent's sweep ran and passed (status %d)", cases[k], st);
     }
     return check_status();

@@ -111,11 +111,12 @@ fn heal(args: &[&'static [u8]], env: &OwnVars, process: Process) -> bool {
     };
     // Grows with the longest value (a parent's long NO_PROXY): asked for without aborting, and
     // the rest of the load's spare kept after it.
+    let len = s.max_kv(&host);
     let mut mem: Vec<MaybeUninit<u8>> = Vec::new();
-    if mem.try_reserve_exact(s.max_kv(&host)).is_err() || !crate::rt::room_for(0) {
+    if mem.try_reserve_exact(len).is_err() || !crate::rt::room_for(0) {
         return false;
     }
-    mem.resize(s.max_kv(&host), MaybeUninit::uninit());
+    mem.resize(len, MaybeUninit::uninit());
     let mut arena = Arena::new(&mut mem);
     let mut added: Vec<usize> = Vec::new();
     let mut from: Vec<&'static [u8]> = Vec::new();
